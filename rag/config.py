@@ -1,0 +1,113 @@
+"""The one settings object: read from the environment and `.env`, built once, passed in.
+
+Most variables carry the ``BYLINE_`` prefix; the few that other tools already define
+(``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``CHROMA_HOST``…) are read under their usual
+names too, so an existing shell set-up just works.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+EmbedBackend = Literal["onnx", "openai"]
+LLMBackend = Literal["auto", "local", "openai", "extractive"]
+ResolvedLLMBackend = Literal["local", "openai", "extractive"]
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "byline"
+
+
+def _alias(name: str, *plain: str) -> AliasChoices:
+    return AliasChoices(f"BYLINE_{name.upper()}", *plain)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BYLINE_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- storage -------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    collection: str = Field(default="byline", min_length=3, max_length=63)
+    chroma_host: str | None = Field(default=None, validation_alias=_alias("chroma_host", "CHROMA_HOST"))
+    chroma_port: int = Field(default=8000, validation_alias=_alias("chroma_port", "CHROMA_PORT"))
+    chroma_ssl: bool = False
+    store_lock_timeout_s: float = 30.0
+
+    # --- ingestion -----------------------------------------------------------------
+    chunk_size: int = Field(default=160, ge=32, le=2048)
+    chunk_overlap: int = Field(default=32, ge=0, le=512)
+    max_file_bytes: int = Field(default=10_000_000, ge=1)
+
+    # --- embeddings ----------------------------------------------------------------
+    embed_backend: EmbedBackend = "onnx"
+    embed_batch_size: int = Field(default=32, ge=1, le=1024)
+    embed_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    openai_embed_model: str = "text-embedding-3-small"
+
+    # --- retrieval and context -----------------------------------------------------
+    top_k: int = Field(default=6, ge=1, le=50)
+    candidates: int = Field(default=24, ge=1, le=500)
+    max_chunks_per_article: int = Field(default=2, ge=1)
+    context_token_budget: int = Field(default=320, ge=64, le=8000)
+    context_max_passages: int = Field(default=5, ge=1, le=20)
+    min_relevance: float = Field(
+        default=0.30, description="Below this best question-passage cosine, abstain."
+    )
+
+    # --- generation ----------------------------------------------------------------
+    llm_backend: LLMBackend = "auto"
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_alias("openai_api_key", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=_alias("openai_base_url", "OPENAI_BASE_URL")
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini", validation_alias=_alias("openai_model", "OPENAI_MODEL")
+    )
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+    max_answer_tokens: int = Field(default=160, ge=16, le=2048)
+    local_model_path: Path | None = Field(
+        default=None, description="Any GGUF file; default: the pinned Qwen2.5 1.5B parts."
+    )
+    local_n_ctx: int = Field(default=4096, ge=512)
+    local_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    today: date | None = Field(default=None, description="Override today's date (tests).")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    # --- derived -------------------------------------------------------------------
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def resolved_llm_backend(self) -> ResolvedLLMBackend:
+        if self.llm_backend != "auto":
+            return self.llm_backend
+        return "openai" if self.openai_api_key or self.openai_base_url else "local"
+
+    def today_date(self) -> date:
+        return self.today or date.today()
