@@ -67,6 +67,14 @@ class Hit(_Frozen):
     bm25_score: float | None = None
 
 
+class Span(_Frozen):
+    """A verbatim slice of an article body: body[start:end] == text."""
+
+    start: int
+    end: int
+    text: str
+
+
 class Passage(_Frozen):
     """A numbered span of one article shown to the generator as [n]."""
 
@@ -81,6 +89,7 @@ class Passage(_Frozen):
     start: int
     end: int
     relevance: float
+    sentences: list[Span] = Field(default_factory=list)
 
 
 class Context(_Frozen):

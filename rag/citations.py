@@ -1,0 +1,295 @@
+"""Never trust the model's citations: check every answer sentence against its sources.
+
+For each sentence of the draft: parse its [n] markers, drop those that point nowhere,
+score how well the cited passages support it (content-word overlap + embedding cosine,
+and every number it states must appear in a cited passage), move a citation to a passage
+that does support it, add one where a supported sentence has none, and remove sentences
+nothing supports. Then find where the sources disagree and make sure the answer says so.
+Citations are renumbered in order of first use and carry a verbatim quote with its
+character span in the article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
+from rag.retrieval import content_terms
+from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
+
+SUPPORT_THRESHOLD = 0.5
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKER_RUN = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_MARKER_LIST = re.compile(r"\s*\[\d+\](?:\s*(?:,|and|&)\s*\[\d+\])+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "twenty": "20", "hundred": "100",
+}
+_ABSTAIN_PATTERNS = re.compile(
+    r"(I don'?t know|do(es)? not (contain|provide|mention|say|specify)|don'?t (say|mention|specify)|"
+    r"no information|not (mentioned|specified|stated)|cannot (be )?(determine|answer)|unable to)",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str
+    citations: list[Citation]
+    claims: list[ClaimCheck]
+    conflicts: list[Conflict]
+    abstained: bool
+    abstain_reason: str | None
+
+
+def parse_markers(text: str) -> list[int]:
+    out: list[int] = []
+    for m in _MARKER.finditer(text):
+        out.extend(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1)))
+    return out
+
+
+def strip_markers(text: str) -> str:
+    text = _MARKER_LIST.sub("", text)
+    text = _MARKER_RUN.sub("", text)
+    text = re.sub(r",(\s*,)+", ",", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+
+
+def numbers_in(text: str) -> set[str]:
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[word])
+    return found
+
+
+def is_model_abstention(text: str) -> bool:
+    cleaned = strip_markers(text).strip().strip('"').lower()
+    return cleaned.startswith(MODEL_ABSTAIN.lower().rstrip(".")) or cleaned.startswith(
+        ABSTAIN_TEXT.lower().rstrip(".")
+    )
+
+
+def split_claims(text: str) -> list[str]:
+    """Answer sentences, each with the markers that follow it (markers after the final
+    period belong to the sentence before)."""
+    text = text.strip()
+    spans = sentence_spans(text)
+    claims: list[str] = []
+    for s, e in spans:
+        piece = text[s:e].strip()
+        if claims and _MARKER_RUN.fullmatch(piece):
+            claims[-1] = f"{claims[-1]} {piece.strip()}"
+        elif piece:
+            claims.append(piece)
+    return claims
+
+
+class Verifier:
+    def __init__(self, embedder: Embedder, threshold: float = SUPPORT_THRESHOLD) -> None:
+        self._embedder = embedder
+        self._threshold = threshold
+
+    # --- scoring ---------------------------------------------------------------------
+    def _support(self, claim: str, claim_vec: np.ndarray, passage: Passage, sent_vecs: np.ndarray) -> float:
+        terms = set(content_terms(claim))
+        have = set(content_terms(passage.text))
+        lexical = len(terms & have) / len(terms) if terms else 0.0
+        cosine = float(np.max(sent_vecs @ claim_vec)) if len(sent_vecs) else 0.0
+        score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
+        missing_numbers = numbers_in(claim) - numbers_in(passage.text)
+        if missing_numbers:
+            score -= 0.3  # a number no cited source states is the classic hallucination
+        return score
+
+    def verify(self, draft_text: str, context: Context) -> Verified:
+        passages = {p.n: p for p in context.passages}
+        if not passages:
+            return Verified(ABSTAIN_TEXT, [], [], [], True, "no relevant passages were found")
+        if is_model_abstention(draft_text) or not draft_text.strip():
+            return Verified(ABSTAIN_TEXT, [], [], [], True, "the model found no answer in the sources")
+
+        claims = split_claims(draft_text)
+        sentences = {n: _sentences(p) for n, p in passages.items()}
+        all_sentence_texts = [s.text for n in passages for s in sentences[n]]
+        claim_texts = [strip_markers(c) for c in claims]
+        vectors = self._embedder.embed(claim_texts + all_sentence_texts)
+        claim_vecs = vectors[: len(claims)]
+        sent_vecs: dict[int, np.ndarray] = {}
+        offset = len(claims)
+        for n in passages:
+            k = len(sentences[n])
+            sent_vecs[n] = vectors[offset : offset + k]
+            offset += k
+
+        checks: list[ClaimCheck] = []
+        kept: list[tuple[str, list[int]]] = []
+        hedges = 0
+        for raw, plain, vec in zip(claims, claim_texts, claim_vecs, strict=True):
+            if not plain:
+                continue
+            cited = [n for n in dict.fromkeys(parse_markers(raw)) if n in passages]
+            scores = {n: self._support(plain, vec, passages[n], sent_vecs[n]) for n in passages}
+            best_n = max(scores, key=lambda n: scores[n])
+            cited_ok = [n for n in cited if scores[n] >= self._threshold]
+            if _ABSTAIN_PATTERNS.search(plain) and not cited_ok:
+                # "The sources don't say X" next to supported claims: a hedge, not a fact.
+                hedges += 1
+                checks.append(ClaimCheck(text=plain, cited=[], support=0.0, supported=True, action="kept"))
+                kept.append((plain, []))
+                continue
+            if cited_ok:
+                checks.append(ClaimCheck(text=plain, cited=cited_ok, support=max(scores[n] for n in cited_ok),
+                                         supported=True, action="kept"))
+                kept.append((plain, cited_ok))
+            elif scores[best_n] >= self._threshold:
+                checks.append(ClaimCheck(text=plain, cited=[best_n], support=scores[best_n], supported=True,
+                                         action="cited_added"))
+                kept.append((plain, [best_n]))
+            else:
+                checks.append(ClaimCheck(text=plain, cited=cited, support=scores[best_n], supported=False,
+                                         action="removed"))
+
+        if len(kept) == hedges:
+            return Verified(ABSTAIN_TEXT, [], checks, [], True,
+                            "no sentence of the draft answer was supported by the sources")
+
+        conflicts = find_conflicts(context, [n for _, ns in kept for n in ns])
+        answer_plain = " ".join(t for t, _ in kept)
+        for conflict in conflicts:
+            if not all(v.lower() in answer_plain.lower() for v in conflict.values):
+                a, b = conflict.citations[:2]
+                kept.append((conflict.description, [a, b]))
+
+        # Renumber citations in order of first use.
+        order: dict[int, int] = {}
+        for _, ns in kept:
+            for n in ns:
+                order.setdefault(n, len(order) + 1)
+        parts = []
+        for text, ns in kept:
+            markers = "".join(f"[{order[n]}]" for n in ns)
+            body = text.rstrip()
+            if markers and body and body[-1] in ".!?":
+                parts.append(f"{body[:-1]} {markers}{body[-1]}")
+            else:
+                parts.append(f"{body} {markers}.".strip() if markers else body)
+        citations = [
+            _citation(order[n], passages[n], [t for t, ns in kept if n in ns], sentences[n], sent_vecs[n],
+                      self._embedder)
+            for n in order
+        ]
+        renumbered = [
+            c.model_copy(update={"cited": [order[n] for n in c.cited]}) if c.supported else c for c in checks
+        ]
+        final_conflicts = [
+            cf.model_copy(update={"citations": [order.get(n, n) for n in cf.citations]}) for cf in conflicts
+        ]
+        return Verified(" ".join(parts), citations, renumbered, final_conflicts, False, None)
+
+
+def _sentences(p: Passage) -> list[Span]:
+    return list(p.sentences) or [Span(start=p.start, end=p.end, text=p.text)]
+
+
+def _citation(n: int, p: Passage, claims: Sequence[str], sentences: Sequence[Span], vecs: np.ndarray,
+              embedder: Embedder) -> Citation:
+    """Quote the passage sentence that best supports the claims citing it."""
+    best = sentences[0]
+    if len(sentences) > 1 and claims:
+        claim_vecs = embedder.embed(list(claims))
+        terms = set(content_terms(" ".join(claims)))
+        scores = []
+        for s, v in zip(sentences, vecs, strict=True):
+            lexical = len(terms & set(content_terms(s.text))) / max(len(terms), 1)
+            scores.append(0.5 * lexical + 0.5 * float(np.max(claim_vecs @ v)))
+        best = sentences[int(np.argmax(scores))]
+    return Citation(
+        n=n, article_id=p.article_id, title=p.title, source=p.source, date=p.date, url=p.url,
+        file_name=p.file_name, quote=best.text, start=best.start, end=best.end,
+    )
+
+
+# --- conflicts -------------------------------------------------------------------------
+_PLACE = re.compile(r"\b(?:in|city of|at)\s+(?:the\s+)?(?:[a-z]+\s+)?(?:city of\s+)?([A-Z][a-z]{3,})\b")
+_COUNT = re.compile(
+    r"\bat least (one|two|three|four|five|six|seven|eight|nine|ten|\d+)\b\s+(?:\w+\s+){0,2}?(times|calls|phone calls|meetings)",
+    re.I,
+)
+_NAME = re.compile(r"\b([A-Z][a-z]{2,})\s+([A-Z][a-z]{3,})\b")
+_NOT_PLACES = {"South", "North", "East", "West", "Asia", "Washington", "China", "The", "January", "February",
+               "March", "April", "June", "July", "August", "September", "October", "November", "December"}
+
+
+def _edit1(a: str, b: str) -> bool:
+    if a == b or len(a) != len(b):
+        return False
+    diffs = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+
+
+def find_conflicts(context: Context, cited: Sequence[int]) -> list[Conflict]:
+    """Different values for the same slot in passages from different articles, at least
+    one of them cited by the answer: a meeting place, a count of calls, a name's spelling.
+    Deliberately narrow: a false conflict is worse than a missed one."""
+    cited_set = set(cited)
+    found: list[Conflict] = []
+    passages = context.passages
+
+    def slot_values(pattern: re.Pattern[str], p: Passage, group: int = 1) -> set[str]:
+        return {m.group(group) for m in pattern.finditer(p.text)}
+
+    # Meeting place: passages that talk about the meeting and place it in different cities.
+    places: dict[str, set[int]] = {}
+    for p in passages:
+        if not re.search(r"\bmeet", p.text, re.I):
+            continue
+        for city in slot_values(_PLACE, p) - _NOT_PLACES:
+            if re.search(rf"\b(meet\w*|summit|talks)\b[^.]*\b{city}\b|\b{city}\b[^.]*\b(meet\w*|summit)\b", p.text, re.I):
+                places.setdefault(city, set()).add(p.n)
+    _add_conflict(found, places, passages, cited_set, "Sources differ on the location: one says {x}, another says {y}.")
+
+    counts: dict[str, set[int]] = {}
+    for p in passages:
+        for m in _COUNT.finditer(p.text):
+            value = m.group(1).lower()
+            counts.setdefault(_NUMBER_WORDS.get(value, value), set()).add(p.n)
+    _add_conflict(found, counts, passages, cited_set, "Sources differ on the number: one says at least {x}, another says at least {y}.")
+
+    names: dict[str, set[int]] = {}
+    for p in passages:
+        for first, last in _NAME.findall(p.text):
+            names.setdefault(f"{first} {last}", set()).add(p.n)
+    for a_name, a_ns in names.items():
+        for b_name, b_ns in names.items():
+            if a_name < b_name and a_name.split()[1] == b_name.split()[1] and _edit1(a_name.split()[0], b_name.split()[0]):
+                pair = {a_name: a_ns, b_name: b_ns}
+                _add_conflict(found, pair, passages, cited_set, "Sources spell the name differently: {x} and {y}.")
+    return found
+
+
+def _add_conflict(found: list[Conflict], values: dict[str, set[int]], passages: Sequence[Passage],
+                  cited: set[int], template: str) -> None:
+    if len(values) < 2:
+        return
+    article_of = {p.n: p.article_id for p in passages}
+    items = sorted(values.items(), key=lambda kv: min(kv[1]))
+    for i, (x, xs) in enumerate(items):
+        for y, ys in items[i + 1:]:
+            pairs = [(a, b) for a in xs for b in ys if article_of[a] != article_of[b]]
+            if not pairs:
+                continue
+            relevant = [pr for pr in pairs if pr[0] in cited or pr[1] in cited]
+            if not relevant:
+                continue
+            a, b = sorted(relevant, key=lambda pr: (pr[0] not in cited, pr[1] not in cited))[0]
+            found.append(Conflict(description=template.format(x=x, y=y), values=[x, y], citations=[a, b]))
+            return

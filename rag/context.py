@@ -1,0 +1,165 @@
+"""Pick the few sentences that answer the question and number them as passages [1..k].
+
+The embedded 1.5B model reads ~70 prompt tokens a second, so pasting whole chunks costs
+seconds and buries the answer; we score every sentence of the retrieved chunks against
+the question (embedding cosine + overlap of content words + a small prior from the
+chunk's rank), keep the best within a token budget, pull in the sentence before one that
+opens with a pronoun (so "He said…" keeps its subject), and merge neighbours of one
+article into a single passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.chunking import count_tokens, sentence_spans
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.retrieval import content_terms
+from rag.types import Chunk, Context, Hit, Passage, Span
+
+_ANAPHORA = re.compile(r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|The (official|president|minister|spokesperson|two))\b")
+_WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
+     re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b")),
+    (re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I), re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I)),
+    (re.compile(r"\b(where|which city|what city|which country)\b", re.I), re.compile(r"\bin [A-Z][a-z]+")),
+    (re.compile(r"\bwho\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+]
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    article_id: str
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+    cosine: float
+    overlap: float
+    score: float
+
+
+def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
+    """Share of the question's content words the text contains."""
+    if not question_terms:
+        return 0.0
+    have = set(content_terms(text))
+    wanted = set(question_terms)
+    return len(wanted & have) / len(wanted)
+
+
+def cue_bonus(question: str, sentence: str) -> float:
+    """A small push toward sentences holding the kind of thing asked for."""
+    for asks, holds in _WH_CUES:
+        if asks.search(question):
+            return 0.05 if holds.search(sentence) else 0.0
+    return 0.0
+
+
+class ContextBuilder:
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self._settings = settings
+        self._embedder = embedder
+
+    def score_sentences(self, question: str, hits: Sequence[Hit]) -> list[ScoredSentence]:
+        candidates: dict[tuple[str, int], tuple[Chunk, int, int, str, int]] = {}
+        for rank, hit in enumerate(hits):
+            chunk = hit.chunk
+            for s, e in sentence_spans(chunk.text):
+                key = (chunk.article_id, chunk.start + s)
+                if key not in candidates:
+                    candidates[key] = (chunk, chunk.start + s, chunk.start + e, chunk.text[s:e], rank)
+        if not candidates:
+            return []
+        items = list(candidates.values())
+        vectors = self._embedder.embed([question] + [text for _, _, _, text, _ in items])
+        cosines = vectors[1:] @ vectors[0]
+        terms = content_terms(question)
+        scored = []
+        for (chunk, start, end, text, rank), cosine in zip(items, cosines, strict=True):
+            overlap = lexical_overlap(terms, text)
+            score = float(cosine) + 0.35 * overlap + cue_bonus(question, text) + 0.03 / (1 + rank)
+            if len(text) < 25:  # headings and fragments answer nothing alone
+                score -= 0.15
+            scored.append(
+                ScoredSentence(chunk.article_id, chunk, start, end, text, float(cosine), overlap, score)
+            )
+        return sorted(scored, key=lambda s: s.score, reverse=True)
+
+    def build(self, question: str, hits: Sequence[Hit], token_budget: int | None = None) -> Context:
+        budget = token_budget or self._settings.context_token_budget
+        scored = self.score_sentences(question, hits)
+        if not scored:
+            return Context(question=question, passages=[], best_relevance=0.0)
+        by_position = {(s.article_id, s.start): s for s in scored}
+        ordered_in_article: dict[str, list[ScoredSentence]] = {}
+        for s in sorted(scored, key=lambda s: (s.article_id, s.start)):
+            ordered_in_article.setdefault(s.article_id, []).append(s)
+
+        chosen: dict[tuple[str, int], ScoredSentence] = {}
+        used = 0
+        best = scored[0].score
+        for s in scored:
+            if len({a for a, _ in chosen}) >= self._settings.context_max_passages and s.article_id not in {
+                a for a, _ in chosen
+            }:
+                continue
+            if chosen and s.score < best - 0.25:
+                break  # far below the best: noise, not evidence
+            group = [s]
+            if _ANAPHORA.match(s.text):
+                siblings = ordered_in_article[s.article_id]
+                i = siblings.index(by_position[(s.article_id, s.start)])
+                if i > 0 and siblings[i - 1].end >= s.start - 2:
+                    group.insert(0, siblings[i - 1])
+            cost = sum(count_tokens(g.text) for g in group if (g.article_id, g.start) not in chosen)
+            if chosen and used + cost > budget:
+                continue
+            for g in group:
+                chosen[(g.article_id, g.start)] = g
+            used += cost
+        passages = self._merge(chosen.values())
+        return Context(
+            question=question,
+            passages=passages,
+            best_relevance=max(s.cosine for s in scored),
+            prompt_tokens_estimate=used,
+        )
+
+    def _merge(self, sentences: Sequence[ScoredSentence]) -> list[Passage]:
+        """Adjacent sentences of one article become one passage; best passage first."""
+        groups: list[list[ScoredSentence]] = []
+        for s in sorted(sentences, key=lambda s: (s.article_id, s.start)):
+            last = groups[-1][-1] if groups else None
+            if last and last.article_id == s.article_id and s.start - last.end <= 2:
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        groups.sort(key=lambda g: max(s.score for s in g), reverse=True)
+        passages = []
+        for n, group in enumerate(groups, start=1):
+            chunk = group[0].chunk
+            passages.append(
+                Passage(
+                    n=n,
+                    article_id=chunk.article_id,
+                    title=chunk.title,
+                    date=chunk.date,
+                    source=chunk.source,
+                    url=chunk.url,
+                    file_name=chunk.file_name,
+                    text=" ".join(s.text for s in group),
+                    start=group[0].start,
+                    end=group[-1].end,
+                    relevance=max(s.cosine for s in group),
+                    sentences=[Span(start=s.start, end=s.end, text=s.text) for s in group],
+                )
+            )
+        return passages
+
+

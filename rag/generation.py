@@ -1,0 +1,216 @@
+"""Generators turn a numbered `Context` into draft text, behind one small Protocol.
+
+- `openai`: any OpenAI-compatible chat server (OpenAI, vLLM, Ollama, llama.cpp).
+- `local`: the same code path, pointed at an in-process xllamacpp server running the
+  pinned GGUF — so streaming, timeouts and token accounting are shared, not duplicated.
+- `extractive`: no LLM; quotes the best supporting sentence. Also the fallback when an
+  LLM fails, so a reader always gets a grounded answer or an honest abstention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from rag.config import Settings
+from rag.context import cue_bonus
+from rag.errors import GenerationFailed, ModelUnavailable
+from rag.prompts import MODEL_ABSTAIN, build_messages
+from rag.types import Backend, Context, Draft, Turn
+
+
+class Generator(Protocol):
+    @property
+    def backend(self) -> Backend: ...
+
+    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft: ...
+
+    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]: ...
+
+
+class OpenAIChatGenerator:
+    """One code path for every OpenAI-compatible chat endpoint."""
+
+    backend: Backend = "openai"
+
+    def __init__(self, settings: Settings, *, base_url: str | None = None, api_key: str | None = None,
+                 model: str | None = None) -> None:
+        self._settings = settings
+        self._base_url = base_url or settings.openai_base_url
+        key = settings.openai_api_key
+        self._api_key = api_key or (key.get_secret_value() if key else "not-needed")
+        self._model = model or settings.openai_model
+        self._client: Any = None
+        self.last_usage: tuple[int, int] = (0, 0)
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                timeout=self._settings.llm_timeout_s,
+                max_retries=self._settings.llm_max_retries,
+            )
+        return self._client
+
+    def _request(self, context: Context, today: dt.date, history: list[Turn] | None) -> dict[str, Any]:
+        return {
+            "model": self._model,
+            "messages": build_messages(context, today, history),
+            "temperature": 0.0,
+            "max_tokens": self._settings.max_answer_tokens,
+        }
+
+    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:
+        import openai
+
+        started = time.perf_counter()
+        try:
+            response = self._get_client().chat.completions.create(**self._request(context, today, history))
+        except openai.OpenAIError as exc:
+            raise GenerationFailed(f"LLM request failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        try:
+            text = response.choices[0].message.content or ""
+        except (AttributeError, IndexError, TypeError) as exc:
+            raise GenerationFailed("LLM returned a malformed response") from exc
+        usage = getattr(response, "usage", None)
+        return Draft(
+            text=text.strip(),
+            backend=self.backend,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            time_to_first_token_s=time.perf_counter() - started,
+        )
+
+    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]:
+        import openai
+
+        request = self._request(context, today, history)
+        self.last_usage = (0, 0)
+        try:
+            chunks = self._get_client().chat.completions.create(
+                **request, stream=True, stream_options={"include_usage": True}
+            )
+            for chunk in chunks:
+                usage = getattr(chunk, "usage", None)
+                if usage is not None:
+                    self.last_usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+                if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except openai.OpenAIError as exc:
+            raise GenerationFailed(f"LLM stream failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise GenerationFailed("LLM stream was malformed") from exc
+
+
+class LocalServer:
+    """The pinned GGUF loaded once per process by xllamacpp, serving the OpenAI API on a
+    loopback port that only this process uses."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._server: Any = None
+        self._lock = threading.Lock()
+        self.model_path: str | None = None
+
+    def address(self) -> str:
+        with self._lock:
+            if self._server is None:
+                from rag.model_assets import ensure_local_model
+
+                path = ensure_local_model(self._settings)
+                try:
+                    import xllamacpp
+                except ImportError as exc:  # pragma: no cover - install problem
+                    raise ModelUnavailable(f"xllamacpp is not installed: {exc}", "reinstall byline") from exc
+                params = xllamacpp.CommonParams()
+                params.model.path = str(path)
+                params.n_ctx = self._settings.local_n_ctx
+                params.n_parallel = 1
+                params.cpuparams.n_threads = self._settings.local_threads
+                params.cpuparams_batch.n_threads = self._settings.local_threads
+                params.warmup = False
+                params.cache_prompt = True
+                try:
+                    self._server = xllamacpp.Server(params)
+                except Exception as exc:
+                    raise ModelUnavailable(f"could not load {path.name}: {exc}", "check the GGUF file") from exc
+                self.model_path = str(path)
+            return f"{self._server.listening_address}/v1"
+
+
+class LocalGenerator(OpenAIChatGenerator):
+    backend: Backend = "local"
+
+    def __init__(self, settings: Settings, server: LocalServer | None = None) -> None:
+        super().__init__(settings, api_key="not-needed", model="local")
+        self._server = server or LocalServer(settings)
+
+    def warm_up(self) -> None:
+        self._get_client()
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            self._base_url = self._server.address()
+        return super()._get_client()
+
+
+_ENTITY = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+[A-Z][a-zA-Z’'-]+)*")
+
+
+class ExtractiveGenerator:
+    """Quotes the passage sentence that best answers the question, cited.
+
+    Sentences are ranked by the context stage's score plus a question-type cue; a second
+    sentence from another article is added when it is nearly as good (several outlets
+    agreeing, or disagreeing — the verifier then reports the conflict).
+    """
+
+    backend: Backend = "extractive"
+
+    def __init__(self, settings: Settings, score: Callable[[str, str], float] | None = None) -> None:
+        self._settings = settings
+        self._score = score
+
+    def _ranked(self, context: Context) -> list[tuple[float, int, str]]:
+        ranked = []
+        for p in context.passages:
+            for s in p.sentences or []:
+                if len(s.text) < 25:
+                    continue
+                base = self._score(context.question, s.text) if self._score else p.relevance
+                ranked.append((base + cue_bonus(context.question, s.text), p.n, s.text))
+        return sorted(ranked, reverse=True)
+
+    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:
+        del today, history
+        started = time.perf_counter()
+        ranked = self._ranked(context)
+        if not ranked:
+            return Draft(text=MODEL_ABSTAIN, backend=self.backend)
+        best_score, best_n, best_text = ranked[0]
+        parts = [f"{best_text} [{best_n}]"]
+        for score, n, text in ranked[1:]:
+            if score >= best_score - 0.05 and n != best_n and text != best_text:
+                parts.append(f"{text} [{n}]")
+                break
+        return Draft(
+            text=" ".join(parts), backend=self.backend, time_to_first_token_s=time.perf_counter() - started
+        )
+
+    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]:
+        yield self.generate(context, today, history).text
+
+
+def build_generator(settings: Settings, backend: Backend, local_server: LocalServer | None = None) -> Generator:
+    if backend == "openai":
+        return OpenAIChatGenerator(settings)
+    if backend == "local":
+        return LocalGenerator(settings, local_server)
+    return ExtractiveGenerator(settings)

@@ -1,0 +1,248 @@
+"""The stages wired together: question → hits → context → draft → verified `Answer`.
+
+Built once from `Settings` (the service builds one per process, the CLI one per command);
+clients and models load on first use or `warm_up()`, never at import.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rag.chunking import Chunker
+from rag.citations import Verifier, is_model_abstention
+from rag.config import Settings
+from rag.context import ContextBuilder, lexical_overlap
+from rag.embedding import CachedEmbedder, build_embedder
+from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable
+from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
+from rag.ingest import Ingestor, ProgressFn
+from rag.prompts import ABSTAIN_TEXT
+from rag.retrieval import HybridRetriever, content_terms
+from rag.store import ChromaStore
+from rag.types import Answer, Backend, Context, Draft, Hit, IngestReport, SearchFilters, Timings, Turn
+
+_FOLLOW_UP = re.compile(
+    r"^(and|but|what about|how about|so|also)\b|\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b",
+    re.I,
+)
+
+
+def standalone_question(question: str, history: Sequence[Turn] | None) -> str:
+    """Make a follow-up ("and when is it?") searchable on its own by carrying over the
+    previous question's words. Retrieval and sentence selection see the result; the
+    generator sees the original question plus the earlier one."""
+    if not history:
+        return question
+    previous = [t.content for t in history if t.role == "user"]
+    if not previous:
+        return question
+    if len(content_terms(question)) >= 4 and not _FOLLOW_UP.search(question):
+        return question
+    return f"{question} (follow-up to: {previous[-1]})"
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    kind: Literal["sources", "delta", "answer"]
+    context: Context | None = None
+    delta: str = ""
+    answer: Answer | None = None
+
+
+class Pipeline:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = CachedEmbedder(build_embedder(settings))
+        self.store = ChromaStore(settings, self.embedder.name)
+        self.chunker = Chunker(settings)
+        self.ingestor = Ingestor(settings, self.embedder, self.store, self.chunker)
+        self.retriever = HybridRetriever(settings, self.embedder, self.store)
+        self.context_builder = ContextBuilder(settings, self.embedder)
+        self.verifier = Verifier(self.embedder)
+        self._local_server = LocalServer(settings)
+        self._generators: dict[Backend, Generator] = {}
+        self._lock = threading.Lock()
+
+    # --- lifecycle -------------------------------------------------------------------
+    @property
+    def default_backend(self) -> Backend:
+        return self.settings.resolved_llm_backend
+
+    def generator(self, backend: Backend) -> Generator:
+        with self._lock:
+            if backend not in self._generators:
+                if backend == "extractive":
+                    self._generators[backend] = ExtractiveGenerator(self.settings, self._extractive_score)
+                else:
+                    self._generators[backend] = build_generator(self.settings, backend, self._local_server)
+            return self._generators[backend]
+
+    def warm_up(self, backend: Backend | None = None) -> None:
+        """Load everything a first question would: embedder, BM25 index, local model."""
+        self.retriever.warm_up()
+        generator = self.generator(backend or self.default_backend)
+        warm = getattr(generator, "warm_up", None)
+        if warm is not None:
+            warm()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- ingestion -------------------------------------------------------------------
+    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+        return self.ingestor.ingest_paths(paths, prune=prune, progress=progress)
+
+    def ensure_seeded(self) -> IngestReport | None:
+        """Ingest the bundled seeds when the store is empty (first run)."""
+        if self.store.count() > 0:
+            return None
+        return self.ingest([self.settings.seeds_dir])
+
+    # --- question answering ----------------------------------------------------------
+    def search(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None) -> list[Hit]:
+        _check_question(question)
+        return self.retriever.search(question, top_k, filters)
+
+    def _extractive_score(self, question: str, sentence: str) -> float:
+        vectors = self.embedder.embed([question, sentence])
+        return float(vectors[0] @ vectors[1]) + 0.35 * lexical_overlap(content_terms(question), sentence)
+
+    def _prepare(
+        self, question: str, history: Sequence[Turn] | None, top_k: int | None, filters: SearchFilters | None,
+        backend: Backend,
+    ) -> tuple[str, Context, float]:
+        _check_question(question)
+        started = time.perf_counter()
+        standalone = standalone_question(question, history)
+        hits = self.retriever.search(standalone, top_k, filters)
+        budget = self.settings.context_token_budget if backend == "local" else self.settings.context_token_budget * 2
+        context = self.context_builder.build(standalone, hits, budget)
+        context = context.model_copy(update={"question": question})
+        return standalone, context, time.perf_counter() - started
+
+    def _abstain_early(self, context: Context) -> str | None:
+        if not context.passages:
+            return "no article passage matches the question"
+        if context.best_relevance < self.settings.min_relevance:
+            return f"the closest passage is only weakly related (similarity {context.best_relevance:.2f})"
+        return None
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        backend: Backend | None = None,
+    ) -> Answer:
+        answer: Answer | None = None
+        for event in self.ask_stream(question, history=history, top_k=top_k, filters=filters, backend=backend):
+            if event.kind == "answer":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        backend: Backend | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Sources first, then the draft's text as it is generated, then the verified
+        answer (whose text may differ: unsupported sentences removed, citations fixed)."""
+        started = time.perf_counter()
+        chosen: Backend = backend or self.default_backend
+        standalone, context, retrieve_s = self._prepare(question, history, top_k, filters, chosen)
+        yield StreamEvent(kind="sources", context=context)
+
+        early = self._abstain_early(context)
+        gen_started = time.perf_counter()
+        if early:
+            draft = Draft(text=ABSTAIN_TEXT, backend=chosen)
+        else:
+            draft = yield from self._draft(context, chosen, list(history or []))
+        generate_s = time.perf_counter() - gen_started
+
+        verify_started = time.perf_counter()
+        verified = self.verifier.verify(draft.text, context)
+        reason = early or verified.abstain_reason
+        if early is None and is_model_abstention(draft.text):
+            reason = "the model found no answer in the sources"
+        verify_s = time.perf_counter() - verify_started
+        answer = Answer(
+            question=question,
+            standalone_question=standalone,
+            text=verified.text,
+            citations=verified.citations,
+            abstained=verified.abstained or early is not None,
+            abstain_reason=reason if (verified.abstained or early) else None,
+            conflicts=verified.conflicts,
+            claims=verified.claims,
+            backend=draft.backend,
+            fallback_reason=draft.fallback_reason,
+            timings=Timings(
+                retrieve_s=retrieve_s,
+                generate_s=generate_s,
+                verify_s=verify_s,
+                total_s=time.perf_counter() - started,
+                time_to_first_token_s=draft.time_to_first_token_s,
+            ),
+            prompt_tokens=draft.prompt_tokens,
+            completion_tokens=draft.completion_tokens,
+        )
+        yield StreamEvent(kind="answer", answer=answer)
+
+    def _draft(self, context: Context, backend: Backend, history: list[Turn]) -> Iterator[StreamEvent]:
+        today = self.settings.today_date()
+        generator = self.generator(backend)
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        try:
+            for piece in generator.stream(context, today, history):
+                if first is None:
+                    first = time.perf_counter() - started
+                pieces.append(piece)
+                yield StreamEvent(kind="delta", delta=piece)
+        except (GenerationFailed, ModelUnavailable) as exc:
+            if backend == "extractive":
+                raise
+            fallback = self.generator("extractive").generate(context, today, history)
+            reason = f"{backend} backend failed ({exc.message}); answered extractively"
+            if pieces:
+                yield StreamEvent(kind="delta", delta="\n\n")
+            yield StreamEvent(kind="delta", delta=fallback.text)
+            return fallback.model_copy(update={"fallback_reason": reason})
+        usage = getattr(generator, "last_usage", (0, 0))
+        return Draft(
+            text="".join(pieces).strip(),
+            backend=backend,
+            prompt_tokens=usage[0],
+            completion_tokens=usage[1],
+            time_to_first_token_s=first,
+        )
+
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _check_question(question: str) -> None:
+    if not question or not question.strip():
+        raise InvalidInput("the question is empty", "ask a question in words")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidInput(
+            f"the question is {len(question)} characters long", f"keep it under {MAX_QUESTION_CHARS} characters"
+        )
+
+
+__all__ = ["BylineError", "Pipeline", "StreamEvent", "standalone_question"]

@@ -1,0 +1,174 @@
+"""Hybrid retrieval: dense (Chroma) + sparse (BM25) fused by reciprocal rank, then spread
+across articles so a question several outlets answer gets several sources.
+
+BM25 catches names and numbers MiniLM blurs ("Wi Sung-lac", "20 per cent"); vectors catch
+paraphrase. The BM25 index lives in memory, rebuilt from the store whenever the store's
+revision changes — so stateless workers sharing one Chroma server stay in step.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.store import VectorStore, _date_ord
+from rag.types import Chunk, Hit, SearchFilters
+
+RRF_K = 60
+_REVISION_TTL_S = 1.0
+
+
+@dataclass
+class _SparseIndex:
+    revision: str
+    chunks: list[Chunk]
+    bm25: Any
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def content_terms(text: str) -> list[str]:
+    """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores."""
+    import bm25s
+
+    tokens = bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
+    return list(tokens[0]) if tokens else []
+
+
+_STEMMER = _stemmer()
+
+
+def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:
+    if filters is None:
+        return True
+    if filters.sources and (chunk.source or "") not in filters.sources:
+        return False
+    if filters.article_ids and chunk.article_id not in filters.article_ids:
+        return False
+    if filters.date_from and _date_ord(chunk.date) < _date_ord(filters.date_from):
+        return False
+    return not (filters.date_to and (chunk.date is None or chunk.date > filters.date_to))
+
+
+class HybridRetriever:
+    def __init__(self, settings: Settings, embedder: Embedder, store: VectorStore) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._store = store
+        self._sparse: _SparseIndex | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # --- sparse index ----------------------------------------------------------------
+    def _sparse_index(self) -> _SparseIndex | None:
+        now = time.monotonic()
+        if self._sparse is not None and now - self._checked_at < _REVISION_TTL_S:
+            return self._sparse
+        revision = self._store.revision()
+        with self._lock:
+            self._checked_at = now
+            if self._sparse is not None and self._sparse.revision == revision:
+                return self._sparse
+            chunks = list(self._store.iter_chunks())
+            if not chunks:
+                self._sparse = _SparseIndex(revision, [], None)
+                return self._sparse
+            import bm25s
+
+            tokens = bm25s.tokenize(
+                [f"{c.title}\n{c.text}" for c in chunks], stopwords="en", stemmer=_STEMMER, show_progress=False
+            )
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
+            self._sparse = _SparseIndex(revision, chunks, bm25)
+            return self._sparse
+
+    def _bm25(self, query: str, n: int, filters: SearchFilters | None) -> list[tuple[Chunk, float]]:
+        index = self._sparse_index()
+        if index is None or index.bm25 is None:
+            return []
+        import bm25s
+
+        query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=_STEMMER, show_progress=False)
+        if not query_tokens.vocab:
+            return []
+        k = min(len(index.chunks), max(n * 4, n) if filters else n)
+        docs, scores = index.bm25.retrieve(query_tokens, k=k, show_progress=False, n_threads=1)
+        out = []
+        for doc, score in zip(docs[0], scores[0], strict=True):
+            chunk = index.chunks[int(doc)]
+            if score > 0 and _passes(chunk, filters):
+                out.append((chunk, float(score)))
+        return out[:n]
+
+    def warm_up(self) -> None:
+        self._embedder.embed(["warm up"])
+        self._sparse_index()
+
+    # --- search ----------------------------------------------------------------------
+    def embed_query(self, query: str) -> np.ndarray:
+        return self._embedder.embed([query])[0]
+
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        *,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        top_k = top_k or self._settings.top_k
+        n = max(self._settings.candidates, top_k)
+        fused: dict[str, float] = {}
+        chunks: dict[str, Chunk] = {}
+        sims: dict[str, float] = {}
+        bm25_scores: dict[str, float] = {}
+        if mode in ("hybrid", "vector"):
+            for rank, (chunk, sim) in enumerate(self._store.query(self.embed_query(query), n, filters)):
+                chunks[chunk.id] = chunk
+                sims[chunk.id] = sim
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if mode in ("hybrid", "bm25"):
+            for rank, (chunk, score) in enumerate(self._bm25(query, n, filters)):
+                chunks.setdefault(chunk.id, chunk)
+                bm25_scores[chunk.id] = score
+                fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
+        ordered = diversify([chunks[c] for c in ranked], top_k, self._settings.max_chunks_per_article)
+        return [
+            Hit(chunk=c, score=fused[c.id], vector_similarity=sims.get(c.id), bm25_score=bm25_scores.get(c.id))
+            for c in ordered
+        ]
+
+
+def diversify(ranked: Sequence[Chunk], k: int, per_article: int) -> list[Chunk]:
+    """Best-first, at most `per_article` chunks of one article until every article had its
+    turn; then fill up with the best of the rest."""
+    picked: list[Chunk] = []
+    counts: dict[str, int] = {}
+    for chunk in ranked:
+        if len(picked) >= k:
+            break
+        if counts.get(chunk.article_id, 0) < per_article:
+            picked.append(chunk)
+            counts[chunk.article_id] = counts.get(chunk.article_id, 0) + 1
+    for chunk in ranked:
+        if len(picked) >= k:
+            break
+        if chunk not in picked:
+            picked.append(chunk)
+    return picked
+
+
