@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.chunking import sentence_spans
+from rag.dates import annotate_relative_dates
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.retrieval import content_terms
@@ -29,8 +30,18 @@ _MARKER_RUN = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _MARKER_LIST = re.compile(r"\s*\[\d+\](?:\s*(?:,|and|&)\s*\[\d+\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "twenty": "20", "hundred": "100",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "twenty": "20",
+    "hundred": "100",
 }
 _ABSTAIN_PATTERNS = re.compile(
     r"(I don'?t know|do(es)? not (contain|provide|mention|say|specify)|don'?t (say|mention|specify)|"
@@ -86,9 +97,11 @@ def split_claims(text: str) -> list[str]:
     claims: list[str] = []
     for s, e in spans:
         piece = text[s:e].strip()
-        if claims and _MARKER_RUN.fullmatch(piece):
-            claims[-1] = f"{claims[-1]} {piece.strip()}"
-        elif piece:
+        lead = re.match(r"^(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+", piece)
+        if claims and lead:
+            claims[-1] = f"{claims[-1]} {lead.group(0).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
             claims.append(piece)
     return claims
 
@@ -100,14 +113,17 @@ class Verifier:
 
     # --- scoring ---------------------------------------------------------------------
     def _support(self, claim: str, claim_vec: np.ndarray, passage: Passage, sent_vecs: np.ndarray) -> float:
+        # The prompt showed relative dates resolved ("Thursday (Oct 30, 2025)"): a claim
+        # repeating them is supported by the passage.
+        seen = annotate_relative_dates(passage.text, passage.date)
         terms = set(content_terms(claim))
-        have = set(content_terms(passage.text))
+        have = set(content_terms(seen))
         lexical = len(terms & have) / len(terms) if terms else 0.0
         cosine = float(np.max(sent_vecs @ claim_vec)) if len(sent_vecs) else 0.0
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
-        missing_numbers = numbers_in(claim) - numbers_in(passage.text)
-        if missing_numbers:
-            score -= 0.3  # a number no cited source states is the classic hallucination
+        if numbers_in(claim) - numbers_in(seen):
+            # A number the source doesn't state is the classic hallucination.
+            return min(score, self._threshold - 0.01)
         return score
 
     def verify(self, draft_text: str, context: Context) -> Verified:
@@ -147,20 +163,43 @@ class Verifier:
                 kept.append((plain, []))
                 continue
             if cited_ok:
-                checks.append(ClaimCheck(text=plain, cited=cited_ok, support=max(scores[n] for n in cited_ok),
-                                         supported=True, action="kept"))
+                checks.append(
+                    ClaimCheck(
+                        text=plain,
+                        cited=cited_ok,
+                        support=max(scores[n] for n in cited_ok),
+                        supported=True,
+                        action="kept",
+                    )
+                )
                 kept.append((plain, cited_ok))
             elif scores[best_n] >= self._threshold:
-                checks.append(ClaimCheck(text=plain, cited=[best_n], support=scores[best_n], supported=True,
-                                         action="cited_added"))
+                checks.append(
+                    ClaimCheck(
+                        text=plain,
+                        cited=[best_n],
+                        support=scores[best_n],
+                        supported=True,
+                        action="cited_added",
+                    )
+                )
                 kept.append((plain, [best_n]))
             else:
-                checks.append(ClaimCheck(text=plain, cited=cited, support=scores[best_n], supported=False,
-                                         action="removed"))
+                checks.append(
+                    ClaimCheck(
+                        text=plain, cited=cited, support=scores[best_n], supported=False, action="removed"
+                    )
+                )
 
         if len(kept) == hedges:
-            return Verified(ABSTAIN_TEXT, [], checks, [], True,
-                            "no sentence of the draft answer was supported by the sources")
+            return Verified(
+                ABSTAIN_TEXT,
+                [],
+                checks,
+                [],
+                True,
+                "no sentence of the draft answer was supported by the sources",
+            )
 
         conflicts = find_conflicts(context, [n for _, ns in kept for n in ns])
         answer_plain = " ".join(t for t, _ in kept)
@@ -183,8 +222,14 @@ class Verifier:
             else:
                 parts.append(f"{body} {markers}.".strip() if markers else body)
         citations = [
-            _citation(order[n], passages[n], [t for t, ns in kept if n in ns], sentences[n], sent_vecs[n],
-                      self._embedder)
+            _citation(
+                order[n],
+                passages[n],
+                [t for t, ns in kept if n in ns],
+                sentences[n],
+                sent_vecs[n],
+                self._embedder,
+            )
             for n in order
         ]
         renumbered = [
@@ -200,8 +245,9 @@ def _sentences(p: Passage) -> list[Span]:
     return list(p.sentences) or [Span(start=p.start, end=p.end, text=p.text)]
 
 
-def _citation(n: int, p: Passage, claims: Sequence[str], sentences: Sequence[Span], vecs: np.ndarray,
-              embedder: Embedder) -> Citation:
+def _citation(
+    n: int, p: Passage, claims: Sequence[str], sentences: Sequence[Span], vecs: np.ndarray, embedder: Embedder
+) -> Citation:
     """Quote the passage sentence that best supports the claims citing it."""
     best = sentences[0]
     if len(sentences) > 1 and claims:
@@ -213,27 +259,60 @@ def _citation(n: int, p: Passage, claims: Sequence[str], sentences: Sequence[Spa
             scores.append(0.5 * lexical + 0.5 * float(np.max(claim_vecs @ v)))
         best = sentences[int(np.argmax(scores))]
     return Citation(
-        n=n, article_id=p.article_id, title=p.title, source=p.source, date=p.date, url=p.url,
-        file_name=p.file_name, quote=best.text, start=best.start, end=best.end,
+        n=n,
+        article_id=p.article_id,
+        title=p.title,
+        source=p.source,
+        date=p.date,
+        url=p.url,
+        file_name=p.file_name,
+        quote=best.text,
+        start=best.start,
+        end=best.end,
     )
 
 
 # --- conflicts -------------------------------------------------------------------------
 _PLACE = re.compile(r"\b(?:in|city of|at)\s+(?:the\s+)?(?:[a-z]+\s+)?(?:city of\s+)?([A-Z][a-z]{3,})\b")
 _COUNT = re.compile(
-    r"\bat least (one|two|three|four|five|six|seven|eight|nine|ten|\d+)\b\s+(?:\w+\s+){0,2}?(times|calls|phone calls|meetings)",
+    r"\bat least (one|two|three|four|five|six|seven|eight|nine|ten|\d+)\b\s+"
+    r"(?:\w+\s+){0,2}?(times|calls|phone calls|meetings)",
     re.I,
 )
 _NAME = re.compile(r"\b([A-Z][a-z]{2,})\s+([A-Z][a-z]{3,})\b")
-_NOT_PLACES = {"South", "North", "East", "West", "Asia", "Washington", "China", "The", "January", "February",
-               "March", "April", "June", "July", "August", "September", "October", "November", "December"}
+_NOT_PLACES = {
+    "South",
+    "North",
+    "East",
+    "West",
+    "Asia",
+    "Washington",
+    "China",
+    "The",
+    "January",
+    "February",
+    "March",
+    "April",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+}
 
 
 def _edit1(a: str, b: str) -> bool:
     if a == b or len(a) != len(b):
         return False
     diffs = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+    return (
+        len(diffs) == 2
+        and diffs[1] == diffs[0] + 1
+        and a[diffs[0]] == b[diffs[1]]
+        and a[diffs[1]] == b[diffs[0]]
+    )
 
 
 def find_conflicts(context: Context, cited: Sequence[int]) -> list[Conflict]:
@@ -253,16 +332,28 @@ def find_conflicts(context: Context, cited: Sequence[int]) -> list[Conflict]:
         if not re.search(r"\bmeet", p.text, re.I):
             continue
         for city in slot_values(_PLACE, p) - _NOT_PLACES:
-            if re.search(rf"\b(meet\w*|summit|talks)\b[^.]*\b{city}\b|\b{city}\b[^.]*\b(meet\w*|summit)\b", p.text, re.I):
+            if re.search(
+                rf"\b(meet\w*|summit|talks)\b[^.]*\b{city}\b|\b{city}\b[^.]*\b(meet\w*|summit)\b",
+                p.text,
+                re.I,
+            ):
                 places.setdefault(city, set()).add(p.n)
-    _add_conflict(found, places, passages, cited_set, "Sources differ on the location: one says {x}, another says {y}.")
+    _add_conflict(
+        found, places, passages, cited_set, "Sources differ on the location: one says {x}, another says {y}."
+    )
 
     counts: dict[str, set[int]] = {}
     for p in passages:
         for m in _COUNT.finditer(p.text):
             value = m.group(1).lower()
             counts.setdefault(_NUMBER_WORDS.get(value, value), set()).add(p.n)
-    _add_conflict(found, counts, passages, cited_set, "Sources differ on the number: one says at least {x}, another says at least {y}.")
+    _add_conflict(
+        found,
+        counts,
+        passages,
+        cited_set,
+        "Sources differ on the number: one says at least {x}, another says at least {y}.",
+    )
 
     names: dict[str, set[int]] = {}
     for p in passages:
@@ -270,20 +361,31 @@ def find_conflicts(context: Context, cited: Sequence[int]) -> list[Conflict]:
             names.setdefault(f"{first} {last}", set()).add(p.n)
     for a_name, a_ns in names.items():
         for b_name, b_ns in names.items():
-            if a_name < b_name and a_name.split()[1] == b_name.split()[1] and _edit1(a_name.split()[0], b_name.split()[0]):
+            if (
+                a_name < b_name
+                and a_name.split()[1] == b_name.split()[1]
+                and _edit1(a_name.split()[0], b_name.split()[0])
+            ):
                 pair = {a_name: a_ns, b_name: b_ns}
-                _add_conflict(found, pair, passages, cited_set, "Sources spell the name differently: {x} and {y}.")
+                _add_conflict(
+                    found, pair, passages, cited_set, "Sources spell the name differently: {x} and {y}."
+                )
     return found
 
 
-def _add_conflict(found: list[Conflict], values: dict[str, set[int]], passages: Sequence[Passage],
-                  cited: set[int], template: str) -> None:
+def _add_conflict(
+    found: list[Conflict],
+    values: dict[str, set[int]],
+    passages: Sequence[Passage],
+    cited: set[int],
+    template: str,
+) -> None:
     if len(values) < 2:
         return
     article_of = {p.n: p.article_id for p in passages}
     items = sorted(values.items(), key=lambda kv: min(kv[1]))
     for i, (x, xs) in enumerate(items):
-        for y, ys in items[i + 1:]:
+        for y, ys in items[i + 1 :]:
             pairs = [(a, b) for a in xs for b in ys if article_of[a] != article_of[b]]
             if not pairs:
                 continue

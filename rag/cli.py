@@ -15,9 +15,11 @@ from rich.table import Table
 
 from rag.config import Settings
 from rag.errors import BylineError
-from rag.types import Answer, Backend, SearchFilters
+from rag.types import Answer, SearchFilters
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Grounded, cited answers from news articles.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Grounded, cited answers from news articles."
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -37,9 +39,13 @@ def _fail(exc: BylineError) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the bundled seeds).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: the bundled seeds).")
+    ] = None,
     prune: Annotated[bool, typer.Option(help="Delete stored articles not found under PATHS.")] = False,
-    reindex: Annotated[bool, typer.Option(help="Drop the collection first (e.g. after changing models).")] = False,
+    reindex: Annotated[
+        bool, typer.Option(help="Drop the collection first (e.g. after changing models).")
+    ] = False,
 ) -> None:
     """Ingest articles: unchanged ones cost nothing, changed ones are replaced."""
     pipeline = _pipeline()
@@ -48,12 +54,18 @@ def ingest(
         if reindex:
             pipeline.store.reset_collection()
         with Progress(
-            TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err, transient=True,
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
         ) as bar:
             task = bar.add_task("ingest", total=None)
             report = pipeline.ingest(
-                targets, prune=prune, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                targets,
+                prune=prune,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except BylineError as exc:
         _fail(exc)
@@ -102,14 +114,18 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for col in ("id", "date", "source", "chunks", "title"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["article_id"]), str(r["date"]), str(r["source"]), str(r["chunks"]), str(r["title"])[:60])
+        table.add_row(
+            str(r["article_id"]), str(r["date"]), str(r["source"]), str(r["chunks"]), str(r["title"])[:60]
+        )
     console.print(table)
 
 
-def _filters(source: list[str] | None, article: list[str] | None, since: str | None, until: str | None) -> SearchFilters | None:
+def _filters(
+    source: list[str] | None, article: list[str] | None, since: str | None, until: str | None
+) -> SearchFilters | None:
     if not (source or article or since or until):
         return None
-    return SearchFilters(sources=source, article_ids=article, date_from=since, date_to=until)  # type: ignore[arg-type]
+    return SearchFilters(sources=source, article_ids=article, date_from=since, date_to=until)
 
 
 @app.command()
@@ -137,8 +153,10 @@ def search(
     for i, h in enumerate(hits, 1):
         sim = f"{h.vector_similarity:.3f}" if h.vector_similarity is not None else "  -  "
         bm = f"{h.bm25_score:.2f}" if h.bm25_score is not None else " - "
-        console.print(f"[bold]{i}.[/bold] rrf={h.score:.4f} cos={sim} bm25={bm}  {h.chunk.article_id} "
-                      f"({h.chunk.source or '?'}, {h.chunk.date or 'undated'})")
+        console.print(
+            f"[bold]{i}.[/bold] rrf={h.score:.4f} cos={sim} bm25={bm}  {h.chunk.article_id} "
+            f"({h.chunk.source or '?'}, {h.chunk.date or 'undated'})"
+        )
         console.print(f"   {h.chunk.text[:240]}…", highlight=False)
 
 
@@ -149,21 +167,28 @@ def print_answer(answer: Answer) -> None:
         console.print(f"({answer.abstain_reason})", style="dim")
     for c in answer.citations:
         meta = ", ".join(x for x in (c.source, c.date.isoformat() if c.date else None) if x)
-        console.print(f"[{c.n}] {c.title} ({meta or c.article_id})", style="cyan", highlight=False, markup=False)
-        console.print(f"    “{c.quote}”  — {c.article_id} chars {c.start}-{c.end}", highlight=False, markup=False)
+        console.print(
+            f"[{c.n}] {c.title} ({meta or c.article_id})", style="cyan", highlight=False, markup=False
+        )
+        console.print(
+            f"    “{c.quote}”  — {c.article_id} chars {c.start}-{c.end}", highlight=False, markup=False
+        )
     t = answer.timings
     extra = f"; fallback: {answer.fallback_reason}" if answer.fallback_reason else ""
     console.print(
         f"backend {answer.backend}; retrieve {t.retrieve_s * 1000:.0f} ms, generate {t.generate_s:.2f} s, "
         f"total {t.total_s:.2f} s; prompt {answer.prompt_tokens} tok{extra}",
-        style="dim", highlight=False,
+        style="dim",
+        highlight=False,
     )
 
 
 @app.command()
 def ask(
     question: str,
-    backend: Annotated[str | None, typer.Option(help="local | openai | extractive (default: by settings)")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="local | openai | extractive (default: by settings)")
+    ] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", "-k")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -174,7 +199,7 @@ def ask(
     pipeline = _pipeline()
     try:
         pipeline.ensure_seeded()
-        answer = pipeline.ask(question, top_k=top_k, backend=backend if backend else None)  # type: ignore[arg-type]
+        answer = pipeline.ask(question, top_k=top_k, backend=backend if backend else None)
     except BylineError as exc:
         _fail(exc)
     finally:
@@ -183,7 +208,6 @@ def ask(
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
     else:
         print_answer(answer)
-
 
 
 def main() -> None:

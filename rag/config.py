@@ -61,10 +61,13 @@ class Settings(BaseSettings):
     top_k: int = Field(default=6, ge=1, le=50)
     candidates: int = Field(default=24, ge=1, le=500)
     max_chunks_per_article: int = Field(default=2, ge=1)
-    context_token_budget: int = Field(default=320, ge=64, le=8000)
+    context_token_budget: int = Field(default=150, ge=64, le=8000)
     context_max_passages: int = Field(default=5, ge=1, le=20)
     min_relevance: float = Field(
         default=0.30, description="Below this best question-passage cosine, abstain."
+    )
+    extractive_min_score: float = Field(
+        default=0.5, description="The extractive backend abstains below this sentence score."
     )
 
     # --- generation ----------------------------------------------------------------
@@ -75,9 +78,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=_alias("openai_base_url", "OPENAI_BASE_URL")
     )
-    openai_model: str = Field(
-        default="gpt-4o-mini", validation_alias=_alias("openai_model", "OPENAI_MODEL")
-    )
+    openai_model: str = Field(default="gpt-4o-mini", validation_alias=_alias("openai_model", "OPENAI_MODEL"))
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
     max_answer_tokens: int = Field(default=160, ge=16, le=2048)

@@ -11,10 +11,8 @@ article into a single passage.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
@@ -22,11 +20,21 @@ from rag.embedding import Embedder
 from rag.retrieval import content_terms
 from rag.types import Chunk, Context, Hit, Passage, Span
 
-_ANAPHORA = re.compile(r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|The (official|president|minister|spokesperson|two))\b")
+_ANAPHORA = re.compile(
+    r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
+    r"The (official|president|minister|spokesperson|two))\b"
+)
 _WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
-     re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b")),
-    (re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I), re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I)),
+    (
+        re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
+        re.compile(
+            r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b"
+        ),
+    ),
+    (
+        re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I),
+        re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I),
+    ),
     (re.compile(r"\b(where|which city|what city|which country)\b", re.I), re.compile(r"\bin [A-Z][a-z]+")),
     (re.compile(r"\bwho\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
 ]
@@ -51,6 +59,11 @@ def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
     have = set(content_terms(text))
     wanted = set(question_terms)
     return len(wanted & have) / len(wanted)
+
+
+def is_heading(text: str) -> bool:
+    stripped = text.strip()
+    return len(stripped) < 25 or (len(stripped) < 80 and not stripped.endswith((".", "!", "?", '"', "”", "’")))
 
 
 def cue_bonus(question: str, sentence: str) -> float:
@@ -84,8 +97,8 @@ class ContextBuilder:
         for (chunk, start, end, text, rank), cosine in zip(items, cosines, strict=True):
             overlap = lexical_overlap(terms, text)
             score = float(cosine) + 0.35 * overlap + cue_bonus(question, text) + 0.03 / (1 + rank)
-            if len(text) < 25:  # headings and fragments answer nothing alone
-                score -= 0.15
+            if is_heading(text):
+                continue  # section headings and fragments answer nothing alone
             scored.append(
                 ScoredSentence(chunk.article_id, chunk, start, end, text, float(cosine), overlap, score)
             )
@@ -131,7 +144,7 @@ class ContextBuilder:
             prompt_tokens_estimate=used,
         )
 
-    def _merge(self, sentences: Sequence[ScoredSentence]) -> list[Passage]:
+    def _merge(self, sentences: Iterable[ScoredSentence]) -> list[Passage]:
         """Adjacent sentences of one article become one passage; best passage first."""
         groups: list[list[ScoredSentence]] = []
         for s in sorted(sentences, key=lambda s: (s.article_id, s.start)):
@@ -161,5 +174,3 @@ class ContextBuilder:
                 )
             )
         return passages
-
-

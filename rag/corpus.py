@@ -29,9 +29,17 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
         ]
     )
@@ -154,7 +162,7 @@ def parse_article(
     header = _DATE_HEADER.match(text)
     if header:
         published = published or parse_date(header.group(1))
-        text = text[header.end():]
+        text = text[header.end() :]
 
     lines = [line.strip() for line in text.split("\n")]
     kept: list[str] = []
@@ -319,7 +327,9 @@ def articles_from_bytes(data: bytes, file_name: str) -> list[Article]:
     """Parse one file's bytes by its suffix. Raises ValueError saying what is wrong."""
     suffix = Path(file_name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ValueError(f"unsupported file type {suffix or '(none)'}; use one of {sorted(SUPPORTED_SUFFIXES)}")
+        raise ValueError(
+            f"unsupported file type {suffix or '(none)'}; use one of {sorted(SUPPORTED_SUFFIXES)}"
+        )
     text = decode_bytes(data)
     if not text.strip():
         raise ValueError("empty file")
@@ -373,13 +383,17 @@ def load_paths(paths: Iterable[Path], max_file_bytes: int) -> tuple[list[Article
             problems.append(LoadProblem(path=str(path), reason="no such file or folder"))
     for file in iter_files(p for p in paths if p.exists()):
         if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-            problems.append(LoadProblem(path=str(file), reason=f"unsupported file type {file.suffix or '(none)'}"))
+            problems.append(
+                LoadProblem(path=str(file), reason=f"unsupported file type {file.suffix or '(none)'}")
+            )
             continue
         try:
             size = file.stat().st_size
             if size > max_file_bytes:
                 problems.append(
-                    LoadProblem(path=str(file), reason=f"too large ({size:,} bytes > limit {max_file_bytes:,})")
+                    LoadProblem(
+                        path=str(file), reason=f"too large ({size:,} bytes > limit {max_file_bytes:,})"
+                    )
                 )
                 continue
             parsed = articles_from_bytes(file.read_bytes(), file.name)
@@ -389,7 +403,10 @@ def load_paths(paths: Iterable[Path], max_file_bytes: int) -> tuple[list[Article
         for article in parsed:
             if article.id in seen:
                 problems.append(
-                    LoadProblem(path=str(file), reason=f"duplicate article id {article.id!r} (also in {seen[article.id]})")
+                    LoadProblem(
+                        path=str(file),
+                        reason=f"duplicate article id {article.id!r} (also in {seen[article.id]})",
+                    )
                 )
                 continue
             seen[article.id] = str(file)

@@ -29,7 +29,9 @@ class Generator(Protocol):
 
     def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft: ...
 
-    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]: ...
+    def stream(
+        self, context: Context, today: dt.date, history: list[Turn] | None = None
+    ) -> Iterator[str]: ...
 
 
 class OpenAIChatGenerator:
@@ -37,8 +39,14 @@ class OpenAIChatGenerator:
 
     backend: Backend = "openai"
 
-    def __init__(self, settings: Settings, *, base_url: str | None = None, api_key: str | None = None,
-                 model: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model: str | None = None,
+    ) -> None:
         self._settings = settings
         self._base_url = base_url or settings.openai_base_url
         key = settings.openai_api_key
@@ -140,7 +148,9 @@ class LocalServer:
                 try:
                     self._server = xllamacpp.Server(params)
                 except Exception as exc:
-                    raise ModelUnavailable(f"could not load {path.name}: {exc}", "check the GGUF file") from exc
+                    raise ModelUnavailable(
+                        f"could not load {path.name}: {exc}", "check the GGUF file"
+                    ) from exc
                 self.model_path = str(path)
             return f"{self._server.listening_address}/v1"
 
@@ -195,6 +205,8 @@ class ExtractiveGenerator:
         if not ranked:
             return Draft(text=MODEL_ABSTAIN, backend=self.backend)
         best_score, best_n, best_text = ranked[0]
+        if best_score < self._settings.extractive_min_score:
+            return Draft(text=MODEL_ABSTAIN, backend=self.backend)
         parts = [f"{best_text} [{best_n}]"]
         for score, n, text in ranked[1:]:
             if score >= best_score - 0.05 and n != best_n and text != best_text:
@@ -208,7 +220,9 @@ class ExtractiveGenerator:
         yield self.generate(context, today, history).text
 
 
-def build_generator(settings: Settings, backend: Backend, local_server: LocalServer | None = None) -> Generator:
+def build_generator(
+    settings: Settings, backend: Backend, local_server: LocalServer | None = None
+) -> Generator:
     if backend == "openai":
         return OpenAIChatGenerator(settings)
     if backend == "local":

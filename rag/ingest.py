@@ -50,7 +50,9 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_articles(self, articles: Sequence[Article], *, progress: ProgressFn | None = None) -> IngestReport:
+    def ingest_articles(
+        self, articles: Sequence[Article], *, progress: ProgressFn | None = None
+    ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         done = 0

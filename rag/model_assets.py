@@ -54,7 +54,8 @@ def ensure_local_model(settings: Settings) -> Path:
     if settings.local_model_path is not None:
         if not settings.local_model_path.is_file():
             raise ModelUnavailable(
-                f"BYLINE_LOCAL_MODEL_PATH {settings.local_model_path} is not a file", "point it at a .gguf file"
+                f"BYLINE_LOCAL_MODEL_PATH {settings.local_model_path} is not a file",
+                "point it at a .gguf file",
             )
         return settings.local_model_path
     target = settings.models_dir / MODEL_FILE
@@ -77,7 +78,7 @@ def ensure_local_model(settings: Settings) -> Path:
             with tmp.open("wb") as out:
                 for part in parts:
                     with part.open("rb") as fh:
-                        for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                        while block := fh.read(1 << 22):
                             digest.update(block)
                             out.write(block)
         except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from rag.store import ChromaStore
 from rag.types import Answer, Backend, Context, Draft, Hit, IngestReport, SearchFilters, Timings, Turn
 
 _FOLLOW_UP = re.compile(
-    r"^(and|but|what about|how about|so|also)\b|\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b",
+    r"^(and|but|what about|how about|so|also)\b|"
+    r"\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b",
     re.I,
 )
 
@@ -95,7 +97,9 @@ class Pipeline:
         self.store.close()
 
     # --- ingestion -------------------------------------------------------------------
-    def ingest(self, paths: Sequence[Path], *, prune: bool = False, progress: ProgressFn | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], *, prune: bool = False, progress: ProgressFn | None = None
+    ) -> IngestReport:
         return self.ingestor.ingest_paths(paths, prune=prune, progress=progress)
 
     def ensure_seeded(self) -> IngestReport | None:
@@ -105,7 +109,9 @@ class Pipeline:
         return self.ingest([self.settings.seeds_dir])
 
     # --- question answering ----------------------------------------------------------
-    def search(self, question: str, top_k: int | None = None, filters: SearchFilters | None = None) -> list[Hit]:
+    def search(
+        self, question: str, top_k: int | None = None, filters: SearchFilters | None = None
+    ) -> list[Hit]:
         _check_question(question)
         return self.retriever.search(question, top_k, filters)
 
@@ -114,14 +120,22 @@ class Pipeline:
         return float(vectors[0] @ vectors[1]) + 0.35 * lexical_overlap(content_terms(question), sentence)
 
     def _prepare(
-        self, question: str, history: Sequence[Turn] | None, top_k: int | None, filters: SearchFilters | None,
+        self,
+        question: str,
+        history: Sequence[Turn] | None,
+        top_k: int | None,
+        filters: SearchFilters | None,
         backend: Backend,
     ) -> tuple[str, Context, float]:
         _check_question(question)
         started = time.perf_counter()
         standalone = standalone_question(question, history)
         hits = self.retriever.search(standalone, top_k, filters)
-        budget = self.settings.context_token_budget if backend == "local" else self.settings.context_token_budget * 2
+        budget = (
+            self.settings.context_token_budget
+            if backend == "local"
+            else self.settings.context_token_budget * 2
+        )
         context = self.context_builder.build(standalone, hits, budget)
         context = context.model_copy(update={"question": question})
         return standalone, context, time.perf_counter() - started
@@ -143,7 +157,9 @@ class Pipeline:
         backend: Backend | None = None,
     ) -> Answer:
         answer: Answer | None = None
-        for event in self.ask_stream(question, history=history, top_k=top_k, filters=filters, backend=backend):
+        for event in self.ask_stream(
+            question, history=history, top_k=top_k, filters=filters, backend=backend
+        ):
             if event.kind == "answer":
                 answer = event.answer
         assert answer is not None
@@ -202,7 +218,9 @@ class Pipeline:
         )
         yield StreamEvent(kind="answer", answer=answer)
 
-    def _draft(self, context: Context, backend: Backend, history: list[Turn]) -> Iterator[StreamEvent]:
+    def _draft(
+        self, context: Context, backend: Backend, history: list[Turn]
+    ) -> Gen[StreamEvent, None, Draft]:
         today = self.settings.today_date()
         generator = self.generator(backend)
         started = time.perf_counter()
@@ -214,6 +232,8 @@ class Pipeline:
                     first = time.perf_counter() - started
                 pieces.append(piece)
                 yield StreamEvent(kind="delta", delta=piece)
+            if not "".join(pieces).strip():
+                raise GenerationFailed("the LLM returned no text")
         except (GenerationFailed, ModelUnavailable) as exc:
             if backend == "extractive":
                 raise
@@ -241,7 +261,8 @@ def _check_question(question: str) -> None:
         raise InvalidInput("the question is empty", "ask a question in words")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidInput(
-            f"the question is {len(question)} characters long", f"keep it under {MAX_QUESTION_CHARS} characters"
+            f"the question is {len(question)} characters long",
+            f"keep it under {MAX_QUESTION_CHARS} characters",
         )
 
 

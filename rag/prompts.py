@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rag.dates import annotate_relative_dates
 from rag.types import Context, Passage, Turn
 
 MODEL_ABSTAIN = "I don't know based on the provided sources."
@@ -31,15 +32,22 @@ def _when(day: dt.date | None) -> str:
 
 def format_passage(p: Passage) -> str:
     meta = ", ".join(x for x in (p.source, _when(p.date) if p.date else None) if x)
-    return f"[{p.n}] ({meta}) {p.text}" if meta else f"[{p.n}] {p.text}"
+    sentences = [s.text for s in p.sentences] or [p.text]
+    text = " ".join(annotate_relative_dates(s, p.date) for s in sentences)
+    return f"[{p.n}] ({meta}) {text}" if meta else f"[{p.n}] {text}"
 
 
-def build_messages(context: Context, today: dt.date, history: list[Turn] | None = None) -> list[dict[str, str]]:
+def build_messages(
+    context: Context, today: dt.date, history: list[Turn] | None = None
+) -> list[dict[str, str]]:
     sources = "\n".join(format_passage(p) for p in context.passages)
     earlier = ""
     if history:
         last_user = [t.content for t in history if t.role == "user"][-1:]
         if last_user:
             earlier = f"Earlier question: {last_user[0]}\n"
-    user = f"Today is {today.isoformat()}.\nSources:\n{sources}\n\n{earlier}Question: {context.question}\nAnswer:"
+    user = (
+        f"Today is {today.isoformat()}.\nSources:\n{sources}\n\n"
+        f"{earlier}Question: {context.question}\nAnswer:"
+    )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

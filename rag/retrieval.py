@@ -8,7 +8,6 @@ revision changes — so stateless workers sharing one Chroma server stay in step
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -88,7 +87,10 @@ class HybridRetriever:
             import bm25s
 
             tokens = bm25s.tokenize(
-                [f"{c.title}\n{c.text}" for c in chunks], stopwords="en", stemmer=_STEMMER, show_progress=False
+                [f"{c.title}\n{c.text}" for c in chunks],
+                stopwords="en",
+                stemmer=_STEMMER,
+                show_progress=False,
             )
             bm25 = bm25s.BM25()
             bm25.index(tokens, show_progress=False)
@@ -148,7 +150,9 @@ class HybridRetriever:
         ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
         ordered = diversify([chunks[c] for c in ranked], top_k, self._settings.max_chunks_per_article)
         return [
-            Hit(chunk=c, score=fused[c.id], vector_similarity=sims.get(c.id), bm25_score=bm25_scores.get(c.id))
+            Hit(
+                chunk=c, score=fused[c.id], vector_similarity=sims.get(c.id), bm25_score=bm25_scores.get(c.id)
+            )
             for c in ordered
         ]
 
@@ -170,5 +174,3 @@ def diversify(ranked: Sequence[Chunk], k: int, per_article: int) -> list[Chunk]:
         if chunk not in picked:
             picked.append(chunk)
     return picked
-
-

@@ -69,18 +69,7 @@ class VectorStore(Protocol):
 
     def chunks_of(self, article_id: str) -> list[Chunk]: ...
 
-    def revision(self) -> str:
-        """Changes whenever any process writes: the BM25 index is rebuilt when it does."""
-        if self.is_server:
-            # Another worker may have written: ask the server, not our cached handle.
-            client = self._open_client()
-            try:
-                self._collection = client.get_collection(self._settings.collection)
-            except Exception as exc:
-                self._collection = None
-                raise self._translate(exc) from exc
-        collection = self._connect()
-        return f"{(collection.metadata or {}).get('revision', '')}:{self.count()}"
+    def revision(self) -> str: ...
 
     def count(self) -> int: ...
 
@@ -179,7 +168,8 @@ class StoreLock:
                     os.close(fd)
                     raise StoreBusy(
                         f"the embedded store at {os.path.dirname(self.path)} is in use by process {holder}",
-                        "stop that process, use its HTTP documents API, or run `chroma run` and set CHROMA_HOST",
+                        "stop that process, use its HTTP documents API, "
+                        "or run `chroma run` and set CHROMA_HOST",
                     ) from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
@@ -281,9 +271,13 @@ class ChromaStore:
         text = str(exc)
         lowered = text.lower()
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES):
-            return StoreNotWritable(f"cannot write to the store: {exc.strerror}", "free disk space or fix permissions")
+            return StoreNotWritable(
+                f"cannot write to the store: {exc.strerror}", "free disk space or fix permissions"
+            )
         if "readonly" in lowered or "read-only" in lowered or ("disk" in lowered and "full" in lowered):
-            return StoreNotWritable(f"cannot write to the store: {text[:200]}", "free disk space or fix permissions")
+            return StoreNotWritable(
+                f"cannot write to the store: {text[:200]}", "free disk space or fix permissions"
+            )
         if self.is_server:
             return StoreUnavailable(
                 f"{self.location} is unreachable or failed: {text[:200]}",
@@ -399,7 +393,11 @@ class ChromaStore:
         result = self._call("query", **kwargs)
         hits = []
         for cid, doc, meta, dist in zip(
-            result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+            result["ids"][0],
+            result["documents"][0],
+            result["metadatas"][0],
+            result["distances"][0],
+            strict=True,
         ):
             hits.append((chunk_from_record(cid, doc or "", meta or {}), 1.0 - float(dist)))
         return hits
@@ -424,15 +422,11 @@ class ChromaStore:
         return sorted(chunks, key=lambda c: c.index)
 
     def revision(self) -> str:
+        """Changes whenever any process writes: the BM25 index is rebuilt when it does."""
         if self.is_server:
-            # Another worker may have written: ask the server.
-            try:
-                collection = self._client.get_collection(self._settings.collection) if self._client else None
-            except Exception as exc:
+            # Another worker may have written: ask the server, not our cached handle.
+            with self._mutex:
                 self._collection = None
-                raise self._translate(exc) from exc
-            if collection is not None:
-                self._collection = collection
         collection = self._connect()
         return f"{(collection.metadata or {}).get('revision', '')}:{self.count()}"
 

@@ -31,9 +31,7 @@ class Article(_Frozen):
     file_name: str | None = None
     body: str
     content_hash: str
-    removed: list[str] = Field(
-        default_factory=list, description="Boilerplate lines dropped from the body."
-    )
+    removed: list[str] = Field(default_factory=list, description="Boilerplate lines dropped from the body.")
     notes: dict[str, str] = Field(default_factory=dict)
 
 

@@ -1,0 +1,60 @@
+"""Resolve relative dates ("on Thursday", "next week") against a passage's publication
+date, in code: the 1.5B model cannot do calendar arithmetic, but it copies a date that is
+written next to the word. Only the prompt sees the annotations; quotes stay verbatim."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_FUTURE = re.compile(r"\b(will|shall|is expected|are expected|scheduled|to be held|next|upcoming|is set to|due to)\b", re.I)
+_PAST = re.compile(r"\b(said|says|told|announced|confirmed|reported|added|signalled|stressed|expressed|"
+                   r"warned|was|were|had|did|earlier|last|ago)\b", re.I)
+_RELATIVE = {
+    "next week": 7,
+    "last week": -7,
+    "this week": 0,
+    "today": 0,
+    "yesterday": -1,
+    "tomorrow": 1,
+}
+
+
+def _fmt(day: dt.date) -> str:
+    return f"{day.strftime('%b')} {day.day}, {day.year}"
+
+
+def resolve_weekday(weekday: str, published: dt.date, future: bool) -> dt.date:
+    """The occurrence of `weekday` nearest the publication date: the coming one for
+    future-tense sentences, else the latest on or before publication."""
+    target = _WEEKDAYS.index(weekday.lower())
+    delta = (target - published.weekday()) % 7
+    if future:
+        return published + dt.timedelta(days=delta or 7) if delta else published
+    return published - dt.timedelta(days=(published.weekday() - target) % 7)
+
+
+def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
+    if published is None:
+        return sentence
+    def weekday(m: re.Match[str]) -> str:
+        # Tense from the words just before the weekday, not the whole sentence:
+        # "announced on Wednesday that they will meet" has both.
+        window = sentence[max(0, m.start() - 45) : m.start()]
+        past = _PAST.search(window)
+        future = _FUTURE.search(window)
+        is_future = bool(future) and (not past or future.start() > past.start())
+        return f"{m.group(1)} ({_fmt(resolve_weekday(m.group(1), published, is_future))})"
+
+    out = _WEEKDAY.sub(weekday, sentence)
+    for phrase, days in _RELATIVE.items():
+        pattern = re.compile(rf"\b{phrase}\b", re.I)
+        if phrase.endswith("week"):
+            start = published + dt.timedelta(days=days - published.weekday())
+            note = f"the week of {_fmt(start)}"
+        else:
+            note = _fmt(published + dt.timedelta(days=days))
+        out = pattern.sub(lambda m, note=note: f"{m.group(0)} ({note})", out)
+    return out

@@ -1,0 +1,150 @@
+"""Citation parsing and verification on hand-built contexts, with the real embedder."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rag.citations import Verifier, find_conflicts, parse_markers, split_claims, strip_markers
+from rag.config import Settings
+from rag.embedding import CachedEmbedder, build_embedder
+from rag.prompts import ABSTAIN_TEXT
+from rag.types import Context, Passage, Span
+
+
+def _passage(n: int, article: str, text: str, start: int = 0, source: str = "Outlet") -> Passage:
+    return Passage(
+        n=n, article_id=article, title=f"Title {article}", source=source, date=dt.date(2025, 10, 24),
+        file_name=f"{article}.txt", text=text, start=start, end=start + len(text), relevance=0.6,
+        sentences=[Span(start=start, end=start + len(text), text=text)],
+    )
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Verifier:
+    return Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+
+
+@pytest.fixture
+def context() -> Context:
+    return Context(
+        question="Where and when will Trump meet Xi?",
+        passages=[
+            _passage(1, "a", "Trump will meet Xi Jinping in South Korea on October 30.", 100),
+            _passage(2, "b", "Trump threatened an additional 100% tariff on Chinese goods from November.", 40),
+            _passage(3, "c", "Commerce Minister Wang Wentao expressed optimism on Friday.", 7),
+            _passage(4, "d", "The leaders last met in person in 2019 during Trump's first term.", 12),
+        ],
+        best_relevance=0.7,
+    )
+
+
+def test_parse_and_strip_markers() -> None:
+    assert parse_markers("A [1] b [2][3] c [4, 5]") == [1, 2, 3, 4, 5]
+    assert strip_markers("Trump met Xi [1][2], and they talked [3].") == "Trump met Xi, and they talked."
+    assert strip_markers("Sources [1], [2] and [3] agree.") == "Sources agree."
+
+
+def test_split_claims_keeps_trailing_markers_with_their_sentence() -> None:
+    assert split_claims("They meet on Oct. 30. [1] Tariffs are 100%. [2]") == [
+        "They meet on Oct. 30. [1]",
+        "Tariffs are 100%. [2]",
+    ]
+
+
+def test_valid_citation_is_kept_with_verbatim_quote_and_span(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("Trump will meet Xi in South Korea on October 30 [1].", context)
+    assert not result.abstained
+    assert result.text == "Trump will meet Xi in South Korea on October 30 [1]."
+    (citation,) = result.citations
+    assert citation.article_id == "a" and citation.n == 1
+    assert citation.quote == "Trump will meet Xi Jinping in South Korea on October 30."
+    assert (citation.start, citation.end) == (100, 100 + len(citation.quote))
+
+
+def test_citation_pointing_nowhere_is_replaced(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("Trump will meet Xi in South Korea on October 30 [7].", context)
+    assert [c.article_id for c in result.citations] == ["a"]
+    assert "[7]" not in result.text and "[1]" in result.text
+    assert result.claims[0].action == "cited_added"
+
+
+def test_uncited_supported_sentence_gets_a_citation(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("The leaders last met in person in 2019.", context)
+    assert [c.article_id for c in result.citations] == ["d"]
+    assert result.text.endswith("[1].")
+
+
+def test_wrong_citation_moves_to_supporting_passage(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("Trump threatened an additional 100% tariff on Chinese goods [3].", context)
+    assert [c.article_id for c in result.citations] == ["b"]
+
+
+def test_invented_claim_is_removed_and_rest_kept(verifier: Verifier, context: Context) -> None:
+    draft = "Trump will meet Xi in South Korea on October 30 [1]. China agreed to buy 10 million tonnes of soybeans [2]."
+    result = verifier.verify(draft, context)
+    assert "soybeans" not in result.text
+    assert [c.action for c in result.claims] == ["kept", "removed"]
+    assert not result.abstained
+
+
+def test_invented_number_is_not_supported(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("Trump threatened an additional 250% tariff on Chinese goods [2].", context)
+    assert result.abstained
+    assert result.claims[0].supported is False
+
+
+def test_model_abstention_maps_to_product_sentence(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("I don't know based on the provided sources.", context)
+    assert result.abstained and result.text == ABSTAIN_TEXT and result.citations == []
+
+
+def test_nothing_supported_means_abstain(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("The weather in Busan was sunny and warm [1].", context)
+    assert result.abstained
+    assert result.abstain_reason and "supported" in result.abstain_reason
+
+
+def test_citations_renumbered_in_order_of_use(verifier: Verifier, context: Context) -> None:
+    draft = "The leaders last met in 2019 [4]. Trump will meet Xi in South Korea on October 30 [1]."
+    result = verifier.verify(draft, context)
+    assert [c.article_id for c in result.citations] == ["d", "a"]
+    assert [c.n for c in result.citations] == [1, 2]
+    assert "[1]" in result.text.split(".")[0]
+
+
+def test_conflicting_places_are_reported_when_answer_gives_one_side(verifier: Verifier) -> None:
+    context = Context(
+        question="In which city will they meet?",
+        passages=[
+            _passage(1, "x", "The two leaders will meet on the sidelines of the APEC summit in Busan."),
+            _passage(2, "y", "The leaders will meet at the APEC Summit in the eastern city of Gyeongju."),
+        ],
+        best_relevance=0.7,
+    )
+    result = verifier.verify("The leaders will meet in Busan [1].", context)
+    assert len(result.conflicts) == 1
+    assert set(result.conflicts[0].values) == {"Busan", "Gyeongju"}
+    assert "Gyeongju" in result.text and {c.article_id for c in result.citations} == {"x", "y"}
+
+
+def test_name_spelling_conflict_and_no_false_conflict() -> None:
+    spelled = Context(
+        question="Who is the spokesperson?",
+        passages=[
+            _passage(1, "x", "Foreign ministry spokesperson Guo Jiakun told reporters."),
+            _passage(2, "y", "A spokesperson Gou Jiakun told a media briefing."),
+        ],
+        best_relevance=0.7,
+    )
+    assert [set(c.values) for c in find_conflicts(spelled, [1])] == [{"Guo Jiakun", "Gou Jiakun"}]
+    same_article = Context(
+        question="q",
+        passages=[
+            _passage(1, "x", "They will meet in Busan next week."),
+            _passage(2, "x", "The summit meets in Gyeongju later."),
+        ],
+        best_relevance=0.7,
+    )
+    assert find_conflicts(same_article, [1, 2]) == []

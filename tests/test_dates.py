@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from rag.dates import annotate_relative_dates, resolve_weekday
+
+WED = dt.date(2025, 10, 29)
+FRI = dt.date(2025, 10, 24)
+
+
+def test_future_weekday_resolves_forward() -> None:
+    assert resolve_weekday("Thursday", WED, future=True) == dt.date(2025, 10, 30)
+
+
+def test_past_weekday_resolves_backward_and_same_day_is_today() -> None:
+    assert resolve_weekday("Tuesday", WED, future=False) == dt.date(2025, 10, 28)
+    assert resolve_weekday("Wednesday", WED, future=False) == WED
+
+
+def test_annotation_uses_local_tense() -> None:
+    text = "They will meet on Thursday, the ministry announced on Wednesday."
+    assert annotate_relative_dates(text, WED) == (
+        "They will meet on Thursday (Oct 30, 2025), the ministry announced on Wednesday (Oct 29, 2025)."
+    )
+    assert "Oct 22" in annotate_relative_dates("Trump said on Wednesday he hoped for a deal.", FRI)
+    assert "week of Oct 27" in annotate_relative_dates("They meet next week.", FRI)
+
+
+def test_undated_text_is_unchanged() -> None:
+    assert annotate_relative_dates("on Thursday", None) == "on Thursday"
