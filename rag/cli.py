@@ -210,7 +210,14 @@ def ask(
         print_answer(answer)
 
 
+def _register_eval() -> None:
+    from eval.cli import eval_command
+
+    app.command("eval", help="Score answers against a gold set; reports in --out.")(eval_command)
+
+
 def main() -> None:
+    _register_eval()
     app()
 
 

@@ -63,7 +63,8 @@ def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
 
 def is_heading(text: str) -> bool:
     stripped = text.strip()
-    return len(stripped) < 25 or (len(stripped) < 80 and not stripped.endswith((".", "!", "?", '"', "”", "’")))
+    ends_like_sentence = stripped.endswith((".", "!", "?", '"', "”", "’"))
+    return len(stripped) < 25 or (len(stripped) < 80 and not ends_like_sentence)
 
 
 def cue_bonus(question: str, sentence: str) -> float:

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_FUTURE = re.compile(r"\b(will|shall|is expected|are expected|scheduled|to be held|next|upcoming|is set to|due to)\b", re.I)
-_PAST = re.compile(r"\b(said|says|told|announced|confirmed|reported|added|signalled|stressed|expressed|"
-                   r"warned|was|were|had|did|earlier|last|ago)\b", re.I)
+_FUTURE = re.compile(
+    r"\b(will|shall|is expected|are expected|scheduled|to be held|next|upcoming|is set to|due to)\b", re.I
+)
+_PAST = re.compile(
+    r"\b(said|says|told|announced|confirmed|reported|added|signalled|stressed|expressed|"
+    r"warned|was|were|had|did|earlier|last|ago)\b",
+    re.I,
+)
 _RELATIVE = {
     "next week": 7,
     "last week": -7,
@@ -36,16 +42,21 @@ def resolve_weekday(weekday: str, published: dt.date, future: bool) -> dt.date:
     return published - dt.timedelta(days=(published.weekday() - target) % 7)
 
 
+def _annotator(note: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"{m.group(0)} ({note})"
+
+
 def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
     if published is None:
         return sentence
+
     def weekday(m: re.Match[str]) -> str:
         # Tense from the words just before the weekday, not the whole sentence:
         # "announced on Wednesday that they will meet" has both.
         window = sentence[max(0, m.start() - 45) : m.start()]
         past = _PAST.search(window)
         future = _FUTURE.search(window)
-        is_future = bool(future) and (not past or future.start() > past.start())
+        is_future = future is not None and (past is None or future.start() > past.start())
         return f"{m.group(1)} ({_fmt(resolve_weekday(m.group(1), published, is_future))})"
 
     out = _WEEKDAY.sub(weekday, sentence)
@@ -56,5 +67,5 @@ def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
             note = f"the week of {_fmt(start)}"
         else:
             note = _fmt(published + dt.timedelta(days=days))
-        out = pattern.sub(lambda m, note=note: f"{m.group(0)} ({note})", out)
+        out = pattern.sub(_annotator(note), out)
     return out

@@ -15,8 +15,16 @@ from rag.types import Context, Passage, Span
 
 def _passage(n: int, article: str, text: str, start: int = 0, source: str = "Outlet") -> Passage:
     return Passage(
-        n=n, article_id=article, title=f"Title {article}", source=source, date=dt.date(2025, 10, 24),
-        file_name=f"{article}.txt", text=text, start=start, end=start + len(text), relevance=0.6,
+        n=n,
+        article_id=article,
+        title=f"Title {article}",
+        source=source,
+        date=dt.date(2025, 10, 24),
+        file_name=f"{article}.txt",
+        text=text,
+        start=start,
+        end=start + len(text),
+        relevance=0.6,
         sentences=[Span(start=start, end=start + len(text), text=text)],
     )
 
@@ -32,7 +40,9 @@ def context() -> Context:
         question="Where and when will Trump meet Xi?",
         passages=[
             _passage(1, "a", "Trump will meet Xi Jinping in South Korea on October 30.", 100),
-            _passage(2, "b", "Trump threatened an additional 100% tariff on Chinese goods from November.", 40),
+            _passage(
+                2, "b", "Trump threatened an additional 100% tariff on Chinese goods from November.", 40
+            ),
             _passage(3, "c", "Commerce Minister Wang Wentao expressed optimism on Friday.", 7),
             _passage(4, "d", "The leaders last met in person in 2019 during Trump's first term.", 12),
         ],

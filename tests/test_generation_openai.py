@@ -49,8 +49,14 @@ class _Upstream(BaseHTTPRequestHandler):
             self.end_headers()
             words = content.split(" ")
             for i, word in enumerate(words):
-                delta = {"choices": [{"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")}}]}
-                self.wfile.write(f"data: {json.dumps({'id': 'x', 'object': 'chat.completion.chunk', 'created': 0, 'model': 'm', **delta})}\n\n".encode())
+                delta = {
+                    "choices": [
+                        {"index": 0, "delta": {"content": word + (" " if i < len(words) - 1 else "")}}
+                    ]
+                }
+                self.wfile.write(
+                    f"data: {json.dumps({'id': 'x', 'object': 'chat.completion.chunk', 'created': 0, 'model': 'm', **delta})}\n\n".encode()
+                )
                 self.wfile.flush()
                 if mode == "cut" and i == 2:
                     self.wfile.write(b"data: {broken json\n\n")
@@ -58,12 +64,24 @@ class _Upstream(BaseHTTPRequestHandler):
                     self.connection.close()
                     return
             usage = {"prompt_tokens": 100, "completion_tokens": len(words), "total_tokens": 100 + len(words)}
-            final = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": [], "usage": usage}
+            final = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [],
+                "usage": usage,
+            }
             self.wfile.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
             return
         response = {
-            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": 100, "completion_tokens": 12, "total_tokens": 112},
         }
         self._send(200, json.dumps(response).encode())

@@ -36,11 +36,15 @@ def test_model_file_is_assembled_and_verified(local_pipeline: Pipeline) -> None:
 
 
 def test_answers_with_verified_citation(local_pipeline: Pipeline) -> None:
-    answer = local_pipeline.ask("How large is the additional tariff Trump threatened to put on Chinese goods?")
+    answer = local_pipeline.ask(
+        "How large is the additional tariff Trump threatened to put on Chinese goods?"
+    )
     assert answer.backend == "local" and answer.fallback_reason is None
     assert not answer.abstained
     assert "100%" in answer.text or "100 per" in answer.text
-    assert answer.citations and all(c.quote in _body_of(local_pipeline, c.article_id) for c in answer.citations)
+    assert answer.citations and all(
+        c.quote in _body_of(local_pipeline, c.article_id) for c in answer.citations
+    )
     assert answer.prompt_tokens > 0 and answer.completion_tokens > 0
 
 
