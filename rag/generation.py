@@ -145,6 +145,7 @@ class LocalServer:
                 params.cpuparams_batch.n_threads = self._settings.local_threads
                 params.warmup = False
                 params.cache_prompt = True
+                params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
                 try:
                     self._server = xllamacpp.Server(params)
                 except Exception as exc:
