@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
 from rag.embedding import Embedder
@@ -40,7 +42,22 @@ _WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
 ]
 
 
-@dataclass(frozen=True)
+_SPLIT_QUESTION = re.compile(
+    r",?\s+(?:and|but)\s+(?=(?:(?:on|in|at|by|for|from|to|since|until)\s+)?"
+    r"(?:what|when|where|who|whom|which|how|why|is|are|did|does|was|were)\b)",
+    re.I,
+)
+
+
+def sub_questions(question: str) -> list[str]:
+    """Parts of a compound question ("Who confirmed X, and when did Y?"): each part must
+    find its own evidence, or the model sees half the answer and abstains."""
+    parts = [p.strip(" ?,") for p in _SPLIT_QUESTION.split(question)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts if len(parts) > 1 else []
+
+
+@dataclass(frozen=True, eq=False)
 class ScoredSentence:
     article_id: str
     chunk: Chunk
@@ -50,6 +67,8 @@ class ScoredSentence:
     cosine: float
     overlap: float
     score: float
+    vector: np.ndarray
+    part_scores: tuple[float, ...] = ()
 
 
 def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
@@ -75,6 +94,10 @@ def cue_bonus(question: str, sentence: str) -> float:
     return 0.0
 
 
+def _best_for_part(scored: Sequence[ScoredSentence], part: int) -> ScoredSentence:
+    return max(scored, key=lambda s: s.part_scores[part])
+
+
 class ContextBuilder:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self._settings = settings
@@ -90,18 +113,27 @@ class ContextBuilder:
                     candidates[key] = (chunk, chunk.start + s, chunk.start + e, chunk.text[s:e], rank)
         if not candidates:
             return []
-        items = list(candidates.values())
-        vectors = self._embedder.embed([question] + [text for _, _, _, text, _ in items])
-        cosines = vectors[1:] @ vectors[0]
-        terms = content_terms(question)
+        items = [item for item in candidates.values() if not is_heading(item[3])]
+        if not items:
+            return []
+        parts = sub_questions(question)
+        queries = [question, *parts]
+        vectors = self._embedder.embed(queries + [text for _, _, _, text, _ in items])
+        query_vecs, sentence_vecs = vectors[: len(queries)], vectors[len(queries) :]
+        cosines = sentence_vecs @ query_vecs.T
+        terms = [content_terms(q) for q in queries]
         scored = []
-        for (chunk, start, end, text, rank), cosine in zip(items, cosines, strict=True):
-            overlap = lexical_overlap(terms, text)
-            score = float(cosine) + 0.35 * overlap + cue_bonus(question, text) + 0.03 / (1 + rank)
-            if is_heading(text):
-                continue  # section headings and fragments answer nothing alone
+        for (chunk, start, end, text, rank), cos_row, vec in zip(items, cosines, sentence_vecs, strict=True):
+            per_query = [
+                float(cos_row[i]) + 0.35 * lexical_overlap(terms[i], text) + cue_bonus(queries[i], text)
+                for i in range(len(queries))
+            ]
+            score = max(per_query[0], max(per_query[1:], default=0.0) - 0.02) + 0.03 / (1 + rank)
             scored.append(
-                ScoredSentence(chunk.article_id, chunk, start, end, text, float(cosine), overlap, score)
+                ScoredSentence(
+                    chunk.article_id, chunk, start, end, text, float(cos_row.max()),
+                    lexical_overlap(terms[0], text), score, vec, tuple(per_query[1:]),
+                )
             )
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
@@ -118,12 +150,18 @@ class ContextBuilder:
         chosen: dict[tuple[str, int], ScoredSentence] = {}
         used = 0
         best = scored[0].score
-        for s in scored:
+        # Each part of a compound question gets its best sentence first.
+        n_parts = len(scored[0].part_scores)
+        seeds = [_best_for_part(scored, i) for i in range(n_parts)]
+        order = list(dict.fromkeys([*seeds, *scored]))
+        for s in order:
+            if any(float(s.vector @ c.vector) > 0.92 for c in chosen.values()):
+                continue  # the same fact from another outlet adds tokens, not evidence
             if len({a for a, _ in chosen}) >= self._settings.context_max_passages and s.article_id not in {
                 a for a, _ in chosen
             }:
                 continue
-            if chosen and s.score < best - 0.25:
+            if chosen and s.score < best - 0.25 and s not in seeds:
                 break  # far below the best: noise, not evidence
             group = [s]
             if _ANAPHORA.match(s.text):

@@ -96,6 +96,11 @@ class Pipeline:
     def close(self) -> None:
         self.store.close()
 
+    def local_llm_base_url(self) -> str:
+        """The in-process model's OpenAI-compatible endpoint (loads the model on first call);
+        lets other tools (the eval's naive baseline) use the very same LLM."""
+        return self._local_server.address()
+
     # --- ingestion -------------------------------------------------------------------
     def ingest(
         self, paths: Sequence[Path], *, prune: bool = False, progress: ProgressFn | None = None
@@ -126,7 +131,7 @@ class Pipeline:
         top_k: int | None,
         filters: SearchFilters | None,
         backend: Backend,
-    ) -> tuple[str, Context, float]:
+    ) -> tuple[str, list[Hit], Context, float]:
         _check_question(question)
         started = time.perf_counter()
         standalone = standalone_question(question, history)
@@ -138,7 +143,7 @@ class Pipeline:
         )
         context = self.context_builder.build(standalone, hits, budget)
         context = context.model_copy(update={"question": question})
-        return standalone, context, time.perf_counter() - started
+        return standalone, hits, context, time.perf_counter() - started
 
     def _abstain_early(self, context: Context) -> str | None:
         if not context.passages:
@@ -178,7 +183,7 @@ class Pipeline:
         answer (whose text may differ: unsupported sentences removed, citations fixed)."""
         started = time.perf_counter()
         chosen: Backend = backend or self.default_backend
-        standalone, context, retrieve_s = self._prepare(question, history, top_k, filters, chosen)
+        standalone, hits, context, retrieve_s = self._prepare(question, history, top_k, filters, chosen)
         yield StreamEvent(kind="sources", context=context)
 
         early = self._abstain_early(context)
@@ -206,6 +211,7 @@ class Pipeline:
             claims=verified.claims,
             backend=draft.backend,
             fallback_reason=draft.fallback_reason,
+            retrieved=[h.chunk.file_name or h.chunk.article_id for h in hits],
             timings=Timings(
                 retrieve_s=retrieve_s,
                 generate_s=generate_s,

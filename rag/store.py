@@ -314,6 +314,11 @@ class ChromaStore:
                 if "does not exist" not in str(exc).lower():
                     raise self._translate(exc) from exc
 
+    def collection(self) -> Any:
+        """The underlying chromadb collection, for tools that read it directly (the eval's
+        llama-index baseline)."""
+        return self._connect()
+
     # --- VectorStore -----------------------------------------------------------------
     @property
     def embedding_model(self) -> str | None:

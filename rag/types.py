@@ -158,6 +158,9 @@ class Answer(_Frozen):
     claims: list[ClaimCheck] = Field(default_factory=list)
     backend: Backend
     fallback_reason: str | None = None
+    retrieved: list[str] = Field(
+        default_factory=list, description="Retrieved chunks' article file names (or ids), best first."
+    )
     timings: Timings = Field(default_factory=Timings)
     prompt_tokens: int = 0
     completion_tokens: int = 0

@@ -1,0 +1,195 @@
+"""`byline eval`: run the gold set, write the reports, and gate CI.
+
+Exit codes: 0 ok; 1 a `--fail-under` gate failed, every question errored, or the run
+could not start (store busy, endpoint down); 2 bad usage (unknown backend or metric,
+unreadable gold or comparison file). Registered in `rag.cli` as
+``app.command("eval")(eval_command)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from eval.metrics import FAIL_UNDER_METRICS, below_thresholds
+from eval.report import (
+    aggregates_json,
+    build_report,
+    compare_reports,
+    export_ragas,
+    fmt,
+    load_report,
+    print_comparison,
+    print_table,
+    write_reports,
+)
+from eval.runner import DEFAULT_GOLD, LLMJudge, PipelineKind, load_gold, run_eval, select_items
+from rag.config import Settings
+from rag.errors import BylineError
+from rag.types import Backend
+
+BACKENDS: tuple[Backend, ...] = ("local", "openai", "extractive")
+PIPELINES: tuple[PipelineKind, ...] = ("ours", "naive")
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    # Logs and pipes get 80 columns: too few for one table column per question type.
+    return Console(stderr=stderr, width=max(console.width, 150))
+
+
+def _usage(console: Console, message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+def parse_thresholds(specs: list[str] | None) -> dict[str, float]:
+    """METRIC=VALUE pairs → {metric: value}; ValueError says what is wrong."""
+    thresholds: dict[str, float] = {}
+    for spec in specs or []:
+        name, sep, raw = spec.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--fail-under expects METRIC=VALUE, got {spec!r}")
+        if name not in FAIL_UNDER_METRICS:
+            raise ValueError(
+                f"unknown metric {name!r} in --fail-under; valid: {', '.join(FAIL_UNDER_METRICS)}"
+            )
+        try:
+            thresholds[name] = float(raw)
+        except ValueError:
+            raise ValueError(f"--fail-under {name}: {raw!r} is not a number") from None
+    return thresholds
+
+
+def eval_command(
+    gold: Annotated[Path, typer.Option(help="Gold set, one JSON object per line.")] = DEFAULT_GOLD,
+    backend: Annotated[
+        str | None, typer.Option(help="local | openai | extractive (default: by settings)")
+    ] = None,
+    pipeline: Annotated[
+        str, typer.Option(help="ours | naive (the plain llama-index recipe, as a baseline)")
+    ] = "ours",
+    endpoint: Annotated[
+        str | None, typer.Option(help="Evaluate a running service at this base URL (POST /v1/ask).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="A random N questions (see --seed).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: DATA_DIR/eval/PIPELINE-BACKEND).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the aggregates as JSON to stdout.")] = False,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under", metavar="METRIC=VALUE", help="Exit 1 when an aggregate is below (repeatable)."
+        ),
+    ] = None,
+    compare: Annotated[
+        Path | None, typer.Option(metavar="OLD.json", help="Show what improved and regressed since then.")
+    ] = None,
+    export_ragas_path: Annotated[
+        Path | None,
+        typer.Option("--export-ragas", metavar="PATH", help="Also write the run as RAGAS JSONL."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Answer every question afresh.")] = False,
+    judge_model: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BYLINE_JUDGE_MODEL",
+            help="LLM-judged correctness with this OpenAI-compatible model (reported separately).",
+        ),
+    ] = None,
+) -> None:
+    """Score answers against a gold set: retrieval, correctness, citations, abstention, latency."""
+    human = _console(stderr=as_json)
+    err = _console(stderr=True)
+    if backend is not None and backend not in BACKENDS:
+        _usage(err, f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
+    if pipeline not in PIPELINES:
+        _usage(err, f"unknown pipeline {pipeline!r}; use {', '.join(PIPELINES)}")
+    try:
+        thresholds = parse_thresholds(fail_under)
+    except ValueError as exc:
+        _usage(err, str(exc))
+    old_report = None
+    if compare is not None:
+        try:
+            old_report = load_report(compare)
+        except (OSError, ValueError) as exc:
+            _usage(err, f"cannot read --compare {compare}: {exc}")
+
+    settings = Settings()
+    # With --endpoint and no --backend, the deployment's own default is evaluated.
+    chosen: Backend | None = backend or (None if endpoint else settings.resolved_llm_backend)
+    kind: PipelineKind = "naive" if pipeline == "naive" else "ours"
+    if kind == "naive" and chosen == "extractive":
+        _usage(err, "the naive baseline needs an LLM; use --backend local or openai with --pipeline naive")
+    if kind == "naive" and endpoint:
+        _usage(err, "--pipeline naive runs in process; it can't be combined with --endpoint")
+    try:
+        items = select_items(load_gold(gold), limit=limit, sample=sample, seed=seed)
+    except BylineError as exc:
+        _usage(err, str(exc))
+    out_dir = out or settings.data_dir / "eval" / f"{'endpoint' if endpoint else kind}-{chosen or 'default'}"
+    judge, skipped = LLMJudge.from_settings(settings, judge_model)
+    if skipped:
+        err.print(f"[yellow]{escape(skipped)}[/yellow]", highlight=False)
+
+    try:
+        result = run_eval(
+            items,
+            settings=settings,
+            backend=chosen,
+            pipeline_kind=kind,
+            endpoint=endpoint,
+            out_dir=out_dir,
+            use_cache=not no_cache,
+            console=err,
+            judge=judge,
+        )
+    except BylineError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+    report = build_report(result, gold)
+    json_path, html_path = write_reports(report, out_dir)
+    if as_json:
+        sys.stdout.write(aggregates_json(report) + "\n")
+    else:
+        print_table(report, human)
+    human.print(
+        f"{len(items)} questions ({result.answered} answered, {result.from_cache} from cache) → "
+        f"{json_path}, {html_path}",
+        highlight=False,
+        markup=False,
+    )
+    if old_report is not None:
+        print_comparison(compare_reports(old_report, report), human, str(compare))
+    if export_ragas_path is not None:
+        n = export_ragas(report, export_ragas_path)
+        human.print(f"RAGAS export: {n} samples → {export_ragas_path}", highlight=False, markup=False)
+
+    errors = [r for r in result.rows if r.error]
+    for row in errors[:5]:
+        err.print(f"[yellow]{escape(row.id)}[/yellow]: {escape(row.error or '')}", highlight=False)
+    if errors and len(errors) == len(result.rows):
+        err.print("[red]error:[/red] every question failed", highlight=False)
+        raise typer.Exit(1)
+    failed = below_thresholds(report["aggregates"]["overall"], thresholds)
+    for name, value, threshold in failed:
+        err.print(
+            f"[red]fail-under:[/red] {name} = {fmt(value)} < {threshold}"
+            + (" (not measured on this run)" if value is None else ""),
+            highlight=False,
+        )
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,566 @@
+"""Runs every gold question through a pipeline and keeps what came back.
+
+Three ways to get answers, one shape of result (`Row`):
+- in process: our `Pipeline` (plus a separate retrieval call, for the retrieval metrics);
+- `naive`: the plain llama-index recipe over the same store (`eval.naive`);
+- `endpoint`: a running service's `POST /v1/ask`, so a deployment can be evaluated.
+
+Each finished answer is cached as a JSON file keyed by question id, question text and a
+hash of everything that can change an answer (pipeline, backend, answer-relevant
+settings, today's date, the source code of `rag/`, the stored corpus), so a re-run after a
+crash continues where it stopped, and a code or corpus change never reuses stale answers.
+Errors are never cached: a re-run retries them. Scores are recomputed from answers every
+time, so editing the gold set's accept strings needs no re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import rag
+from eval.metrics import GoldItem, QuestionScores, aggregate, aggregate_by_type, score_question
+from rag.config import Settings
+from rag.errors import BylineError, InvalidInput
+from rag.types import Answer, Backend
+
+DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "qa.jsonl"
+PipelineKind = Literal["ours", "naive"]
+CACHE_VERSION = 1
+
+
+# --- gold ------------------------------------------------------------------------------------
+def load_gold(path: Path) -> list[GoldItem]:
+    """Parse a gold JSONL file; any problem is reported with its line number."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read gold file {path}: {exc.strerror}", "check --gold") from exc
+    items: list[GoldItem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = GoldItem.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"{path}:{number}: not valid JSON ({exc.msg})", "one JSON object per line"
+            ) from exc
+        except ValidationError as exc:
+            problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            raise InvalidInput(
+                f"{path}:{number}: {problem}", "see eval/gold/qa.jsonl for the format"
+            ) from exc
+        if item.id in seen:
+            raise InvalidInput(f"{path}:{number}: duplicate id {item.id!r}", "ids must be unique")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise InvalidInput(f"gold file {path} has no questions", "check --gold")
+    return items
+
+
+def select_items(
+    items: Sequence[GoldItem], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[GoldItem]:
+    """`sample` draws a seeded random subset (kept in file order, so reports read in
+    order); `limit` then keeps the first N."""
+    chosen = list(items)
+    if sample is not None and sample < len(chosen):
+        keep = set(random.Random(seed).sample(range(len(chosen)), sample))
+        chosen = [item for i, item in enumerate(chosen) if i in keep]
+    if limit is not None:
+        chosen = chosen[:limit]
+    return chosen
+
+
+# --- results ------------------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One question's outcome: what the cache stores and the report shows."""
+
+    id: str
+    question: str
+    answer: Answer | None = None
+    retrieved: list[str] | None = None
+    latency_s: float | None = None
+    error: str | None = None
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer.model_dump(mode="json") if self.answer else None,
+            "retrieved": self.retrieved,
+            "latency_s": self.latency_s,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Row:
+        return cls(
+            id=str(data["id"]),
+            question=str(data["question"]),
+            answer=Answer.model_validate(data["answer"]) if data.get("answer") else None,
+            retrieved=data.get("retrieved"),
+            latency_s=data.get("latency_s"),
+            error=data.get("error"),
+        )
+
+
+@dataclass
+class RunResult:
+    items: list[GoldItem]
+    rows: list[Row]
+    scores: list[QuestionScores]
+    meta: dict[str, Any]
+    judge: dict[str, Any] | None = None
+    answered: int = 0
+    from_cache: int = 0
+
+    @property
+    def overall(self) -> dict[str, Any]:
+        return aggregate(self.scores)
+
+    @property
+    def by_type(self) -> dict[str, dict[str, Any]]:
+        return aggregate_by_type(self.scores)
+
+
+class ResultCache:
+    """One JSON file per answered question; written atomically so a crash mid-write
+    leaves no half file behind."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def put(self, key: str, data: dict[str, Any]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self._path(key)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cache_key(item: GoldItem, config_hash: str) -> str:
+    safe_id = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in item.id)[:40]
+    return f"{safe_id}-{_digest([item.id, item.question, config_hash])[:16]}"
+
+
+def code_fingerprint() -> str:
+    """Hash of the pipeline's source: a code change must not reuse cached answers."""
+    root = Path(rag.__file__).resolve().parent
+    files = sorted(root.rglob("*.py")) + [Path(__file__).resolve().parent / "naive.py"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# Settings that can't change an answer (where things live, how many threads).
+_NEUTRAL_SETTINGS = {
+    "data_dir",
+    "seeds_dir",
+    "chroma_host",
+    "chroma_port",
+    "chroma_ssl",
+    "store_lock_timeout_s",
+    "embed_threads",
+    "local_threads",
+    "openai_api_key",
+    "llm_timeout_s",
+    "llm_max_retries",
+    "max_file_bytes",
+    "today",
+}
+
+
+def settings_fingerprint(settings: Settings) -> dict[str, Any]:
+    data = settings.model_dump(mode="json", exclude=_NEUTRAL_SETTINGS)
+    data["today"] = settings.today_date().isoformat()
+    return data
+
+
+# --- answerers --------------------------------------------------------------------------------
+class Answerer(Protocol):
+    def fingerprint(self) -> dict[str, Any]: ...
+
+    def ask(self, question: str) -> Row: ...
+
+
+class InProcessAnswerer:
+    """Our pipeline. Retrieval metrics come from a separate `search` with the same
+    question (what `ask` retrieves for a question without history)."""
+
+    def __init__(self, pipeline: Any, backend: Backend) -> None:
+        self.pipeline = pipeline
+        self.backend = backend
+
+    def fingerprint(self) -> dict[str, Any]:
+        corpus = sorted(
+            (str(a["article_id"]), str(a.get("content_hash"))) for a in self.pipeline.store.list_articles()
+        )
+        return {
+            "mode": "in-process",
+            "pipeline": "ours",
+            "backend": self.backend,
+            "settings": settings_fingerprint(self.pipeline.settings),
+            "code": code_fingerprint(),
+            "corpus": _digest(corpus),
+        }
+
+    def ask(self, question: str) -> Row:
+        answer = self.pipeline.ask(question, backend=self.backend)
+        return Row(
+            id="",
+            question=question,
+            answer=answer,
+            retrieved=list(answer.retrieved),
+            latency_s=answer.timings.total_s,
+        )
+
+
+class NaiveAnswerer(InProcessAnswerer):
+    def __init__(self, pipeline: Any, backend: Backend) -> None:
+        from eval.naive import NaivePipeline
+
+        super().__init__(pipeline, backend)
+        self.naive = NaivePipeline(pipeline, backend)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**super().fingerprint(), "pipeline": "naive", "top_k": self.naive.top_k}
+
+    def ask(self, question: str) -> Row:
+        answer, retrieved = self.naive.ask(question)
+        return Row(
+            id="", question=question, answer=answer, retrieved=retrieved, latency_s=answer.timings.total_s
+        )
+
+
+class EndpointAnswerer:
+    """A running service. Latency is what the client saw (network included); retrieval
+    metrics are not available (the endpoint returns citations, not the ranked hits)."""
+
+    def __init__(self, endpoint: str, backend: Backend | None, timeout_s: float) -> None:
+        import httpx
+
+        self.endpoint = endpoint.rstrip("/")
+        self.backend = backend
+        self._client = httpx.Client(base_url=self.endpoint, timeout=httpx.Timeout(timeout_s, connect=10.0))
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"mode": "endpoint", "endpoint": self.endpoint, "backend": self.backend or "server default"}
+
+    def close(self) -> None:
+        self._client.close()
+
+    def ask(self, question: str) -> Row:
+        import httpx
+
+        started = time.perf_counter()
+        try:
+            # No backend given: the deployment's own default is what is being evaluated.
+            body = {"question": question, **({"backend": self.backend} if self.backend else {})}
+            response = self._client.post("/v1/ask", json=body)
+        except httpx.ConnectError as exc:
+            raise EndpointUnreachable(
+                f"cannot reach {self.endpoint}: {exc}", "start the service or check --endpoint"
+            ) from exc
+        except httpx.HTTPError as exc:
+            return Row(id="", question=question, error=f"request failed: {type(exc).__name__}: {exc}")
+        latency = time.perf_counter() - started
+        if response.status_code >= 400:
+            return Row(id="", question=question, error=f"HTTP {response.status_code}: {_problem(response)}")
+        try:
+            answer = Answer.model_validate(response.json())
+        except (ValueError, ValidationError) as exc:
+            return Row(id="", question=question, error=f"unexpected response: {str(exc)[:200]}")
+        return Row(
+            id="",
+            question=question,
+            answer=answer,
+            retrieved=list(answer.retrieved) or None,
+            latency_s=latency,
+        )
+
+
+class EndpointUnreachable(BylineError):
+    """Raised (not recorded per question): every further question would fail the same way."""
+
+    status_code = 503
+    title = "Endpoint unreachable"
+
+
+def _problem(response: Any) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return str(response.text)[:200]
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or body)[:200]
+    return str(body)[:200]
+
+
+@contextmanager
+def open_answerer(
+    settings: Settings, pipeline_kind: PipelineKind, backend: Backend | None, endpoint: str | None
+) -> Iterator[Answerer]:
+    """Build the answerer for a run and release what it holds (store lock, HTTP client)."""
+    if endpoint:
+        if pipeline_kind != "ours":
+            raise InvalidInput(
+                "--pipeline naive runs in process; it can't be combined with --endpoint",
+                "drop one of the two options",
+            )
+        remote = EndpointAnswerer(endpoint, backend, timeout_s=settings.llm_timeout_s * 3)
+        try:
+            yield remote
+        finally:
+            remote.close()
+        return
+    from rag.pipeline import Pipeline
+
+    backend = backend or settings.resolved_llm_backend
+    if pipeline_kind == "naive" and backend == "extractive":
+        raise InvalidInput(
+            "the naive baseline needs an LLM; the extractive backend has none",
+            "use --backend local or --backend openai with --pipeline naive",
+        )
+    pipeline = Pipeline(settings.model_copy(update={"llm_backend": backend}))
+    try:
+        pipeline.ensure_seeded()
+        yield (
+            NaiveAnswerer(pipeline, backend)
+            if pipeline_kind == "naive"
+            else InProcessAnswerer(pipeline, backend)
+        )
+    finally:
+        pipeline.close()
+
+
+# --- the run ---------------------------------------------------------------------------------------
+def _answer_one(answerer: Answerer, item: GoldItem) -> Row:
+    try:
+        row = answerer.ask(item.question)
+    except EndpointUnreachable:
+        raise
+    except BylineError as exc:
+        row = Row(id=item.id, question=item.question, error=f"{type(exc).__name__}: {exc}")
+    row.id = item.id
+    return row
+
+
+def run_answers(
+    items: Sequence[GoldItem],
+    answerer: Answerer,
+    *,
+    cache_dir: Path | None,
+    console: Console | None = None,
+) -> tuple[list[Row], dict[str, Any]]:
+    """Answer every item (or take it from the cache). Returns the rows and run metadata."""
+    fingerprint = answerer.fingerprint()
+    config_hash = _digest(fingerprint)
+    cache = ResultCache(cache_dir) if cache_dir is not None else None
+    rows: list[Row] = []
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("evaluating", total=len(items))
+        for item in items:
+            bar.update(task, description=f"evaluating {item.id}")
+            key = cache_key(item, config_hash)
+            stored = cache.get(key) if cache else None
+            if stored is not None and stored.get("version") == CACHE_VERSION:
+                row = Row.from_json(stored["row"])
+                row.cached = True
+            else:
+                row = _answer_one(answerer, item)
+                if cache is not None and row.error is None:
+                    cache.put(key, {"version": CACHE_VERSION, "config": fingerprint, "row": row.to_json()})
+            rows.append(row)
+            bar.advance(task)
+    meta = {
+        "config": fingerprint,
+        "config_hash": config_hash,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return rows, meta
+
+
+def score_rows(items: Sequence[GoldItem], rows: Sequence[Row]) -> list[QuestionScores]:
+    return [
+        score_question(item, row.answer, row.retrieved, latency_s=row.latency_s, error=row.error)
+        for item, row in zip(items, rows, strict=True)
+    ]
+
+
+def run_eval(
+    items: Sequence[GoldItem],
+    *,
+    settings: Settings,
+    backend: Backend | None,
+    pipeline_kind: PipelineKind = "ours",
+    endpoint: str | None = None,
+    out_dir: Path,
+    use_cache: bool = True,
+    console: Console | None = None,
+    judge: LLMJudge | None = None,
+) -> RunResult:
+    """The whole run: answers (cached), deterministic scores, and the optional judge."""
+    with open_answerer(settings, pipeline_kind, backend, endpoint) as answerer:
+        rows, meta = run_answers(
+            items, answerer, cache_dir=out_dir / ".cache" if use_cache else None, console=console
+        )
+    label = backend or ("server default" if endpoint else settings.resolved_llm_backend)
+    meta.update({"pipeline": pipeline_kind, "backend": label, "endpoint": endpoint, "n": len(items)})
+    result = RunResult(
+        items=list(items),
+        rows=rows,
+        scores=score_rows(items, rows),
+        meta=meta,
+        answered=sum(not r.cached for r in rows),
+        from_cache=sum(r.cached for r in rows),
+    )
+    if judge is not None:
+        result.judge = judge.run(
+            items, rows, cache=ResultCache(out_dir / ".cache" / "judge") if use_cache else None
+        )
+    return result
+
+
+# --- optional LLM judge ------------------------------------------------------------------------------
+JUDGE_SYSTEM = (
+    "You grade answers to questions about news articles. Compare the candidate answer with "
+    "the reference answer. The candidate is correct if it states the same key facts as the "
+    "reference without contradicting it (extra correct detail is fine). If the reference says "
+    "the articles don't answer the question, the candidate is correct only if it declines to "
+    "answer. Reply with exactly one word: yes or no."
+)
+
+
+@dataclass
+class LLMJudge:
+    """LLM-graded correctness, reported apart from the deterministic metrics (it is
+    neither reproducible nor free). Used only when a judge model is configured."""
+
+    settings: Settings
+    model: str
+    _client: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model: str | None) -> tuple[LLMJudge | None, str | None]:
+        """The judge, or None and why it is skipped."""
+        if not model:
+            return None, None
+        if not (settings.openai_api_key or settings.openai_base_url):
+            return None, f"judge model {model!r} set but no OPENAI_API_KEY / OPENAI_BASE_URL: judge skipped"
+        return cls(settings=settings, model=model), None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from openai import OpenAI
+
+            key = self.settings.openai_api_key
+            self._client = OpenAI(
+                api_key=key.get_secret_value() if key else "not-needed",
+                base_url=self.settings.openai_base_url,
+                timeout=self.settings.llm_timeout_s,
+                max_retries=self.settings.llm_max_retries,
+            )
+        return self._client
+
+    def verdict(self, item: GoldItem, answer_text: str) -> bool:
+        import openai
+
+        user = (
+            f"Question: {item.question}\nReference answer: {item.answer}\n"
+            f"Candidate answer: {answer_text}\nCorrect?"
+        )
+        try:
+            response = self._get_client().chat.completions.create(
+                model=self.model,
+                messages=[{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}],
+                temperature=0.0,
+                max_tokens=3,
+            )
+        except openai.OpenAIError as exc:
+            raise BylineError(f"judge request failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        reply = (response.choices[0].message.content or "").strip().lower()
+        return reply.startswith("yes")
+
+    def run(
+        self,
+        items: Sequence[GoldItem],
+        rows: Sequence[Row],
+        *,
+        cache: ResultCache | None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        verdicts: dict[str, bool | None] = {}
+        for item, row in zip(items, rows, strict=True):
+            if row.answer is None:
+                verdicts[item.id] = None
+                continue
+            key = f"{cache_key(item, self.model)}-{_digest([item.answer, row.answer.text])[:12]}"
+            stored = cache.get(key) if cache else None
+            if stored is not None and isinstance(stored.get("correct"), bool):
+                verdicts[item.id] = stored["correct"]
+                continue
+            try:
+                verdicts[item.id] = self.verdict(item, row.answer.text)
+            except BylineError as exc:
+                verdicts[item.id] = None
+                if on_error:
+                    on_error(f"{item.id}: {exc}")
+                continue
+            if cache is not None:
+                cache.put(key, {"correct": verdicts[item.id]})
+        judged = {k: v for k, v in verdicts.items() if v is not None}
+        by_type: dict[str, dict[str, Any]] = {}
+        for item in items:
+            if item.id in judged:
+                entry = by_type.setdefault(item.type, {"n": 0, "correct": 0})
+                entry["n"] += 1
+                entry["correct"] += int(judged[item.id])
+        return {
+            "model": self.model,
+            "n": len(judged),
+            "correctness": sum(judged.values()) / len(judged) if judged else None,
+            "by_type": {t: {"n": e["n"], "correctness": e["correct"] / e["n"]} for t, e in by_type.items()},
+            "verdicts": verdicts,
+        }

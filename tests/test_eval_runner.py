@@ -1,0 +1,292 @@
+"""`byline eval` end to end on the real in-process pipeline (extractive backend: no LLM,
+~50 ms a question), over small gold files: reports, cache, gates, comparison, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from eval.cli import eval_command, parse_thresholds
+from eval.metrics import FAIL_UNDER_METRICS, GoldItem
+from eval.report import build_report, compare_reports, render_html
+from eval.runner import DEFAULT_GOLD, LLMJudge, load_gold, run_eval, select_items
+from rag.config import Settings
+from rag.errors import InvalidInput
+
+app = typer.Typer()
+app.command()(eval_command)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One seeded store for the module: seeding embeds every chunk, once is enough."""
+    return tmp_path_factory.mktemp("evaldata")
+
+
+@pytest.fixture(scope="module")
+def small_gold(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One question of each of six types from the real set, plus one whose text needs
+    escaping — a gold file other than the bundled one, in the same format."""
+    items = load_gold(DEFAULT_GOLD)
+    picked: list[GoldItem] = []
+    for kind in ("single", "multi", "conflict", "numeric", "unanswerable", "adversarial"):
+        picked.append(next(i for i in items if i.type == kind))
+    tricky = picked[0].model_copy(
+        update={"id": "x-html", "question": picked[0].question + " <b>&amp; \u201cquoted\u201d</b>"}
+    )
+    path = tmp_path_factory.mktemp("gold") / "small.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(i.model_dump(exclude_none=True)) for i in [*picked, tricky]) + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def invoke(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    base = {"BYLINE_DATA_DIR": str(data_dir), "BYLINE_LLM_BACKEND": "auto"}
+    return runner.invoke(app, list(args), env={**base, **(env or {})})
+
+
+def test_cli_writes_the_reports(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    ragas = tmp_path / "ragas.jsonl"
+    result = invoke(
+        data_dir,
+        "--gold", str(small_gold), "--backend", "extractive", "--out", str(out),
+        "--export-ragas", str(ragas),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (out / "report.json").is_file() and (out / "report.html").is_file() and ragas.is_file()
+    assert "correctness" in result.output  # the terminal table
+
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    by_type = report["aggregates"]["by_type"]
+    assert list(by_type) == ["single", "multi", "conflict", "numeric", "unanswerable", "adversarial"]
+    assert by_type["single"]["n"] == 2
+    for agg in by_type.values():
+        assert {"correctness", "citation_precision", "latency_p50_s", "recall_at_1"} <= set(agg)
+    assert report["aggregates"]["overall"]["n"] == 7
+    assert report["aggregates"]["overall"]["backends"] == {"extractive": 7}
+    q = report["questions"][0]
+    assert q["answer"] and q["reference"] and q["retrieved"] and "correct" in q["scores"]
+    assert q["citations"] and q["citations"][0]["quote"]
+
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<b>&amp;" not in page and "&lt;b&gt;&amp;amp;" in page  # user text is escaped
+    assert "<script" not in page and "https://" not in page  # offline, self-contained
+    assert "<svg" in page
+
+    samples = [json.loads(line) for line in ragas.read_text(encoding="utf-8").splitlines()]
+    assert len(samples) == 7
+    assert set(samples[0]) == {"user_input", "response", "retrieved_contexts", "reference"}
+    assert isinstance(samples[0]["retrieved_contexts"], list)
+
+
+def test_json_flag_prints_aggregates_only_and_an_unconfigured_judge_is_skipped(
+    data_dir: Path, small_gold: Path, tmp_path: Path
+) -> None:
+    result = invoke(
+        data_dir,
+        "--gold",
+        str(small_gold),
+        "--backend",
+        "extractive",
+        "--out",
+        str(tmp_path),
+        "--json",
+        "--limit",
+        "2",
+        env={"BYLINE_JUDGE_MODEL": "gpt-judge"},  # configured model, but no OpenAI settings
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["overall"]["n"] == 2 and "by_type" in data
+    assert data["judge"] is None and "judge skipped" in result.stderr
+
+
+def test_second_run_is_served_from_the_cache(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=data_dir, llm_backend="extractive")
+    items = load_gold(small_gold)[:4]
+    first = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path)
+    assert first.answered == 4 and first.from_cache == 0
+    assert len(list((tmp_path / ".cache").glob("*.json"))) == 4
+
+    second = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path)
+    assert second.answered == 0 and second.from_cache == 4
+    assert [r.answer for r in second.rows] == [r.answer for r in first.rows]
+    assert second.overall == first.overall
+
+    # a crash after two answers: the re-run answers only what is missing
+    for path in sorted((tmp_path / ".cache").glob("*.json"))[:2]:
+        path.unlink()
+    third = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path)
+    assert third.answered == 2 and third.from_cache == 2
+
+    fresh = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path, use_cache=False)
+    assert fresh.answered == 4
+
+
+def test_a_different_config_does_not_reuse_the_cache(
+    data_dir: Path, small_gold: Path, tmp_path: Path
+) -> None:
+    items = load_gold(small_gold)[:2]
+    base = Settings(data_dir=data_dir, llm_backend="extractive")
+    run_eval(items, settings=base, backend="extractive", out_dir=tmp_path)
+    changed = base.model_copy(update={"top_k": 3})
+    again = run_eval(items, settings=changed, backend="extractive", out_dir=tmp_path)
+    assert again.answered == 2
+
+
+def test_question_errors_become_rows(data_dir: Path, tmp_path: Path) -> None:
+    """A question the pipeline rejects (too long) is an error row, not an aborted run."""
+    items = [
+        GoldItem(
+            id="long", question="why? " * 500, answer="x", accept=["x"], sources=["a.txt"], type="single"
+        ),
+        *load_gold(DEFAULT_GOLD)[:1],
+    ]
+    settings = Settings(data_dir=data_dir, llm_backend="extractive")
+    result = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path)
+    assert result.rows[0].error and "InvalidInput" in result.rows[0].error
+    assert result.rows[1].error is None
+    assert result.overall["errors"] == 1 and result.overall["n"] == 2
+    assert not list((tmp_path / ".cache").glob("long-*.json"))  # errors are retried next time
+    assert "error: InvalidInput" in render_html(build_report(result))
+
+
+@pytest.mark.parametrize(
+    ("gate", "code", "message"),
+    [
+        ("correctness=0", 0, None),
+        ("correctness=1.01", 1, "fail-under: correctness"),
+        ("abstention_recall=0.5", 1, "not measured"),  # no unanswerable question in the first 2
+    ],
+)
+def test_fail_under_exit_codes(
+    data_dir: Path, small_gold: Path, tmp_path: Path, gate: str, code: int, message: str | None
+) -> None:
+    result = invoke(
+        data_dir, "--gold", str(small_gold), "--backend", "extractive", "--limit", "2",
+        "--out", str(tmp_path), "--fail-under", gate, "--fail-under", "token_f1=0",
+    )  # fmt: skip
+    assert result.exit_code == code, result.output
+    if message:
+        assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fail-under", "nonsense=0.5"], "valid: correctness"),
+        (["--fail-under", "correctness"], "METRIC=VALUE"),
+        (["--fail-under", "correctness=high"], "not a number"),
+        (["--backend", "gpt"], "unknown backend"),
+        (["--pipeline", "naive", "--backend", "extractive"], "needs an LLM"),
+        (["--compare", "/nonexistent/old.json"], "cannot read --compare"),
+    ],
+)
+def test_usage_errors_exit_2(data_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    result = invoke(data_dir, "--out", str(tmp_path), "--limit", "1", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_bad_gold_file_exits_2(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "question": "q", "answer": "a", "type": "single"}\n{oops\n', encoding="utf-8")
+    result = invoke(data_dir, "--gold", str(bad), "--backend", "extractive", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "bad.jsonl:2" in result.output
+    with pytest.raises(InvalidInput, match="duplicate id"):
+        bad.write_text(
+            '{"id": "a", "question": "q", "answer": "a", "type": "single"}\n' * 2, encoding="utf-8"
+        )
+        load_gold(bad)
+
+
+def test_compare_shows_improvements_and_regressions(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert (
+        invoke(data_dir, "--gold", str(small_gold), "--backend", "extractive", "--out", str(out)).exit_code
+        == 0
+    )
+    new = json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+    old = json.loads(json.dumps(new))
+    old["aggregates"]["overall"]["correctness"] = new["aggregates"]["overall"]["correctness"] + 0.25
+    old["aggregates"]["overall"]["latency_p95_s"] = 99.0  # slower before: an improvement now
+    flipped = old["questions"][0]
+    flipped["scores"]["correct"] = not flipped["scores"]["correct"]
+    cmp = compare_reports(old, new)
+    assert ("correctness" in [m for m, *_ in cmp.regressed]) and (
+        "latency_p95_s" in [m for m, *_ in cmp.improved]
+    )
+    assert flipped["id"] in (cmp.now_correct + cmp.now_wrong)
+    assert compare_reports(new, new).improved == [] and compare_reports(new, new).regressed == []
+
+    old_path = tmp_path / "old.json"
+    old_path.write_text(json.dumps(old), encoding="utf-8")
+    result = invoke(
+        data_dir,
+        "--gold",
+        str(small_gold),
+        "--backend",
+        "extractive",
+        "--out",
+        str(out),
+        "--compare",
+        str(old_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert "regressed" in result.output and "correctness" in result.output
+    assert "7 questions (0 answered, 7 from cache)" in result.output
+
+
+def test_select_items_sample_is_seeded_and_ordered() -> None:
+    items = load_gold(DEFAULT_GOLD)
+    a = select_items(items, sample=10, seed=3)
+    assert a == select_items(items, sample=10, seed=3) != select_items(items, sample=10, seed=4)
+    assert [items.index(i) for i in a] == sorted(items.index(i) for i in a)
+    assert len(select_items(items, sample=10, seed=3, limit=4)) == 4
+    assert select_items(items, limit=3) == items[:3]
+
+
+def test_parse_thresholds() -> None:
+    assert parse_thresholds(["correctness=0.6", "abstention_recall=.5"]) == {
+        "correctness": 0.6,
+        "abstention_recall": 0.5,
+    }
+    with pytest.raises(ValueError, match="valid"):
+        parse_thresholds(["latency_p50_s=1"])  # lower is better: not a fail-under metric
+    assert "conflict_coverage" in FAIL_UNDER_METRICS
+
+
+class KeywordJudge(LLMJudge):
+    """Stands in for the judge model (no LLM in tests): says yes when the answer contains
+    the reference's first word. Counts its calls, to show verdicts are cached."""
+
+    calls = 0
+
+    def verdict(self, item: GoldItem, answer_text: str) -> bool:
+        KeywordJudge.calls += 1
+        return item.answer.split()[0].lower() in answer_text.lower()
+
+
+def test_judge_is_reported_apart_and_cached(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=data_dir, llm_backend="extractive", openai_base_url="http://127.0.0.1:9")
+    judge, skipped = KeywordJudge.from_settings(settings, "judge-model")
+    assert isinstance(judge, KeywordJudge) and skipped is None
+    items = load_gold(small_gold)[:3]
+    result = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path, judge=judge)
+    assert result.judge is not None and result.judge["n"] == 3 and KeywordJudge.calls == 3
+    assert result.judge["correctness"] is not None and set(result.judge["by_type"]) <= {i.type for i in items}
+    assert "judge" not in json.dumps(result.overall)  # never mixed into the deterministic metrics
+    report = build_report(result)
+    assert report["judge"]["model"] == "judge-model" and "verdicts" not in report["judge"]
+    assert all(q["judge_correct"] in (True, False) for q in report["questions"])
+    run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path, judge=judge)
+    assert KeywordJudge.calls == 3
