@@ -20,8 +20,9 @@ from rag.types import Answer, SearchFilters
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Grounded, cited answers from news articles."
 )
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: piped output (scripts, CI logs) keeps one line per message.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_PARTIAL = 3
 

@@ -46,6 +46,7 @@ _MONTHS = {
     for m in names
 }
 
+_MD_HEADING = re.compile(r"\s*#{1,6}[ \t]+(.+?)[ \t#]*(?:\n|$)")
 _DATE_HEADER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*", re.IGNORECASE)
 _LAST_UPDATED = re.compile(
     r"(?:Last\s+Updated|Updated|Published)\s*:?\s*([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})",
@@ -138,7 +139,7 @@ def _is_caption_stub(line: str) -> bool:
 
 
 def _derived_title(body: str) -> str:
-    first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+    first = re.split(r"(?<=[.!?])\s|\n", body.strip(), maxsplit=1)[0]
     words = first.split()
     return " ".join(words[:14]) + ("…" if len(words) > 14 else "")
 
@@ -356,6 +357,15 @@ def articles_from_bytes(data: bytes, file_name: str) -> list[Article]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"invalid JSON on line {i + 1}: {exc.msg}") from exc
             articles.append(article_from_record(record, f"{article_id}-{i}", file_name))
+    elif suffix == ".md" and (heading := _MD_HEADING.match(text)):
+        articles = [
+            parse_article(
+                text[heading.end() :],
+                article_id=article_id,
+                file_name=file_name,
+                title=heading.group(1).strip(),
+            )
+        ]
     else:
         articles = [parse_article(text, article_id=article_id, file_name=file_name)]
     articles = [a for a in articles if a.body.strip()]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from rag.chunking import Chunker
 from rag.config import Settings
-from rag.corpus import load_paths, slugify_id
+from rag.corpus import load_paths
 from rag.embedding import Embedder
-from rag.errors import NotFound
+from rag.errors import InvalidInput, NotFound
 from rag.store import ChromaStore
 from rag.types import Article, Chunk, IngestReport
 
@@ -36,15 +36,21 @@ class Ingestor:
         self, paths: Sequence[Path], *, prune: bool = False, progress: ProgressFn | None = None
     ) -> IngestReport:
         started = time.perf_counter()
+        if prune and (missing := [p for p in paths if not p.exists()]):
+            # An unmounted folder must not read as "every article was removed".
+            raise InvalidInput(
+                f"refusing to prune: {missing[0]} does not exist", "fix the path or drop --prune"
+            )
         articles, problems = load_paths(paths, self._settings.max_file_bytes)
         report = self.ingest_articles(articles, progress=progress)
         report.skipped.extend(problems)
         if prune:
             # A file that failed to load this time is not a removed article.
-            keep = {a.id for a in articles} | {slugify_id(Path(p.path).stem) for p in problems}
+            keep = {a.id for a in articles}
+            failed_files = {Path(p.path).name for p in problems}
             for row in self._store.list_articles():
                 article_id = str(row["article_id"])
-                if article_id not in keep:
+                if article_id not in keep and row.get("file_name") not in failed_files:
                     report.chunks_deleted += self.delete_article(article_id)
                     report.deleted.append(article_id)
         report.seconds = time.perf_counter() - started
