@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -112,17 +113,21 @@ class Verifier:
         self._threshold = threshold
 
     # --- scoring ---------------------------------------------------------------------
-    def _support(self, claim: str, claim_vec: np.ndarray, passage: Passage, sent_vecs: np.ndarray) -> float:
+    def _support(
+        self, claim: str, claim_vec: np.ndarray, group: Sequence[Passage], vecs: Sequence[np.ndarray]
+    ) -> float:
+        """How well a group of passages, read together, supports one claim: a sentence
+        may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
         # The prompt showed relative dates resolved ("Thursday (Oct 30, 2025)"): a claim
         # repeating them is supported by the passage.
-        seen = annotate_relative_dates(passage.text, passage.date)
+        seen = " ".join(annotate_relative_dates(p.text, p.date) for p in group)
         terms = set(content_terms(claim))
         have = set(content_terms(seen))
         lexical = len(terms & have) / len(terms) if terms else 0.0
-        cosine = float(np.max(sent_vecs @ claim_vec)) if len(sent_vecs) else 0.0
+        cosine = max((float(np.max(v @ claim_vec)) for v in vecs if len(v)), default=0.0)
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
         if numbers_in(claim) - numbers_in(seen):
-            # A number the source doesn't state is the classic hallucination.
+            # A number the sources don't state is the classic hallucination.
             return min(score, self._threshold - 0.01)
         return score
 
@@ -153,43 +158,38 @@ class Verifier:
             if not plain:
                 continue
             cited = [n for n in dict.fromkeys(parse_markers(raw)) if n in passages]
-            scores = {n: self._support(plain, vec, passages[n], sent_vecs[n]) for n in passages}
-            best_n = max(scores, key=lambda n: scores[n])
-            cited_ok = [n for n in cited if scores[n] >= self._threshold]
-            if _ABSTAIN_PATTERNS.search(plain) and not cited_ok:
+
+            def support(ns: Sequence[int], plain: str = plain, vec: np.ndarray = vec) -> float:
+                return self._support(plain, vec, [passages[n] for n in ns], [sent_vecs[n] for n in ns])
+
+            singles = sorted(((support([n]), n) for n in passages), reverse=True)
+            cited_score = support(cited) if cited else 0.0
+            if _ABSTAIN_PATTERNS.search(plain) and cited_score < self._threshold:
                 # "The sources don't say X" next to supported claims: a hedge, not a fact.
                 hedges += 1
                 checks.append(ClaimCheck(text=plain, cited=[], support=0.0, supported=True, action="kept"))
                 kept.append((plain, []))
                 continue
-            if cited_ok:
+            pair = [singles[0][1], singles[1][1]] if len(singles) > 1 else []
+            options: list[tuple[list[int], float, Literal["kept", "cited_added"]]] = [
+                (cited, cited_score, "kept"),
+                ([singles[0][1]], singles[0][0], "cited_added"),
+                (pair, support(pair) if pair else 0.0, "cited_added"),
+            ]
+            chosen = next(((ns, sc, act) for ns, sc, act in options if ns and sc >= self._threshold), None)
+            if chosen is None:
                 checks.append(
                     ClaimCheck(
-                        text=plain,
-                        cited=cited_ok,
-                        support=max(scores[n] for n in cited_ok),
-                        supported=True,
-                        action="kept",
+                        text=plain, cited=cited, support=singles[0][0], supported=False, action="removed"
                     )
                 )
-                kept.append((plain, cited_ok))
-            elif scores[best_n] >= self._threshold:
-                checks.append(
-                    ClaimCheck(
-                        text=plain,
-                        cited=[best_n],
-                        support=scores[best_n],
-                        supported=True,
-                        action="cited_added",
-                    )
-                )
-                kept.append((plain, [best_n]))
-            else:
-                checks.append(
-                    ClaimCheck(
-                        text=plain, cited=cited, support=scores[best_n], supported=False, action="removed"
-                    )
-                )
+                continue
+            ns, score, action = chosen
+            if len(ns) > 1:
+                # Keep only the sources that add something to the claim.
+                ns = [n for n in ns if support([n]) >= 0.2] or ns
+            checks.append(ClaimCheck(text=plain, cited=ns, support=score, supported=True, action=action))
+            kept.append((plain, ns))
 
         if len(kept) == hedges:
             return Verified(
