@@ -12,7 +12,7 @@ character span in the article.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +68,20 @@ def parse_markers(text: str) -> list[int]:
     return out
 
 
+_PREAMBLE = re.compile(
+    r"^(?:based on|according to|from) (?:the )?(?:provided |given |numbered )?(?:sources|information)\s*,\s*",
+    re.I,
+)
+_DANGLING_REF = re.compile(r"\b(?:according to|as (?:stated|reported|mentioned) in|per)\s*,\s*", re.I)
+
+
+def tidy(text: str) -> str:
+    """Drop the model's throat-clearing ("Based on the provided sources, ") and references
+    left dangling once markers are moved ("According to [1], X" → "X")."""
+    text = _DANGLING_REF.sub("", _PREAMBLE.sub("", text.strip()))
+    return text[:1].upper() + text[1:]
+
+
 def strip_markers(text: str) -> str:
     text = _MARKER_LIST.sub("", text)
     text = _MARKER_RUN.sub("", text)
@@ -114,19 +128,28 @@ class Verifier:
 
     # --- scoring ---------------------------------------------------------------------
     def _support(
-        self, claim: str, claim_vec: np.ndarray, group: Sequence[Passage], vecs: Sequence[np.ndarray]
+        self,
+        claim: str,
+        claim_vec: np.ndarray,
+        group: Sequence[Passage],
+        vecs: Sequence[np.ndarray],
+        exempt: set[str],
     ) -> float:
         """How well a group of passages, read together, supports one claim: a sentence
         may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
         # The prompt showed relative dates resolved ("Thursday (Oct 30, 2025)"): a claim
         # repeating them is supported by the passage.
-        seen = " ".join(annotate_relative_dates(p.text, p.date) for p in group)
+        seen = " ".join(
+            annotate_relative_dates(p.text, p.date)
+            + (f" {p.date:%B} {p.date.day}, {p.date.year}" if p.date else "")
+            for p in group
+        )
         terms = set(content_terms(claim))
         have = set(content_terms(seen))
         lexical = len(terms & have) / len(terms) if terms else 0.0
         cosine = max((float(np.max(v @ claim_vec)) for v in vecs if len(v)), default=0.0)
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
-        if numbers_in(claim) - numbers_in(seen):
+        if numbers_in(claim) - numbers_in(seen) - exempt:
             # A number the sources don't state is the classic hallucination.
             return min(score, self._threshold - 0.01)
         return score
@@ -138,10 +161,14 @@ class Verifier:
         if is_model_abstention(draft_text) or not draft_text.strip():
             return Verified(ABSTAIN_TEXT, [], [], [], True, "the model found no answer in the sources")
 
+        # Numbers the question itself states ("the report dated 24 October 2025") may be
+        # repeated by the answer without a source stating them.
+        exempt = numbers_in(context.question)
+        question_terms = set(content_terms(context.question))
         claims = split_claims(draft_text)
         sentences = {n: _sentences(p) for n, p in passages.items()}
         all_sentence_texts = [s.text for n in passages for s in sentences[n]]
-        claim_texts = [strip_markers(c) for c in claims]
+        claim_texts = [tidy(strip_markers(c)) for c in claims]
         vectors = self._embedder.embed(claim_texts + all_sentence_texts)
         claim_vecs = vectors[: len(claims)]
         sent_vecs: dict[int, np.ndarray] = {}
@@ -160,7 +187,9 @@ class Verifier:
             cited = [n for n in dict.fromkeys(parse_markers(raw)) if n in passages]
 
             def support(ns: Sequence[int], plain: str = plain, vec: np.ndarray = vec) -> float:
-                return self._support(plain, vec, [passages[n] for n in ns], [sent_vecs[n] for n in ns])
+                return self._support(
+                    plain, vec, [passages[n] for n in ns], [sent_vecs[n] for n in ns], exempt
+                )
 
             singles = sorted(((support([n]), n) for n in passages), reverse=True)
             cited_score = support(cited) if cited else 0.0
@@ -169,6 +198,14 @@ class Verifier:
                 hedges += 1
                 checks.append(ClaimCheck(text=plain, cited=[], support=0.0, supported=True, action="kept"))
                 kept.append((plain, []))
+                continue
+            claim_terms = set(content_terms(plain))
+            if claim_terms and claim_terms <= question_terms and not _verbatim_in(plain, passages.values()):
+                # Adds nothing the question didn't say: an echo of its premise, or an
+                # injected instruction being obeyed ("reply only with 'X'").
+                checks.append(
+                    ClaimCheck(text=plain, cited=cited, support=0.0, supported=False, action="removed")
+                )
                 continue
             pair = [singles[0][1], singles[1][1]] if len(singles) > 1 else []
             options: list[tuple[list[int], float, Literal["kept", "cited_added"]]] = [
@@ -239,6 +276,11 @@ class Verifier:
             cf.model_copy(update={"citations": [order.get(n, n) for n in cf.citations]}) for cf in conflicts
         ]
         return Verified(" ".join(parts), citations, renumbered, final_conflicts, False, None)
+
+
+def _verbatim_in(claim: str, passages: Iterable[Passage]) -> bool:
+    needle = re.sub(r"\W+", " ", claim).strip().lower()
+    return bool(needle) and any(needle in re.sub(r"\W+", " ", p.text).lower() for p in passages)
 
 
 def _sentences(p: Passage) -> list[Span]:
