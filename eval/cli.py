@@ -96,9 +96,11 @@ def eval_command(
     compare: Annotated[
         Path | None, typer.Option(metavar="OLD.json", help="Show what improved and regressed since then.")
     ] = None,
-    export_ragas_path: Annotated[
-        Path | None,
-        typer.Option("--export-ragas", metavar="PATH", help="Also write the run as RAGAS JSONL."),
+    export: Annotated[
+        tuple[str, Path] | None,
+        typer.Option(
+            "--export", metavar="FORMAT PATH", help="Also write the run in another tool's format: ragas PATH."
+        ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Answer every question afresh.")] = False,
     judge_model: Annotated[
@@ -116,6 +118,8 @@ def eval_command(
         _usage(err, f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
     if pipeline not in PIPELINES:
         _usage(err, f"unknown pipeline {pipeline!r}; use {', '.join(PIPELINES)}")
+    if export is not None and export[0] != "ragas":
+        _usage(err, f"unknown export format {export[0]!r}; use: ragas")
     try:
         thresholds = parse_thresholds(fail_under)
     except ValueError as exc:
@@ -174,7 +178,8 @@ def eval_command(
     )
     if old_report is not None:
         print_comparison(compare_reports(old_report, report), human, str(compare))
-    if export_ragas_path is not None:
+    if export is not None:
+        export_ragas_path = export[1]
         n = export_ragas(report, export_ragas_path)
         human.print(f"RAGAS export: {n} samples → {export_ragas_path}", highlight=False, markup=False)
 

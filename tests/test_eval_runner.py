@@ -58,7 +58,7 @@ def test_cli_writes_the_reports(data_dir: Path, small_gold: Path, tmp_path: Path
     result = invoke(
         data_dir,
         "--gold", str(small_gold), "--backend", "extractive", "--out", str(out),
-        "--export-ragas", str(ragas),
+        "--export", "ragas", str(ragas),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (out / "report.json").is_file() and (out / "report.html").is_file() and ragas.is_file()

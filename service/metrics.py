@@ -1,0 +1,81 @@
+"""Prometheus metrics, in a registry of the app's own (several apps in one process — the
+tests — don't collide). Per process: with `--workers N` each worker reports its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from rag.types import Answer
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "byline_http_requests",
+            "HTTP requests by route and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "byline_http_request_duration_seconds",
+            "Time to the end of the response (streams included), by route.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.retrieval = Histogram(
+            "byline_retrieval_seconds",
+            "Retrieval and context building per answer.",
+            ["backend"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.generation = Histogram(
+            "byline_generation_seconds",
+            "Generation per answer.",
+            ["backend"],
+            buckets=_STAGE_BUCKETS,
+            registry=r,
+        )
+        self.answers = Counter("byline_answers", "Answers given.", ["backend"], registry=r)
+        self.abstentions = Counter(
+            "byline_abstentions",
+            "Answers that said the articles don't hold the answer.",
+            ["backend"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "byline_fallbacks", "Answers given extractively because the LLM failed.", ["backend"], registry=r
+        )
+        self.rejected = Counter(
+            "byline_rejected", "Requests turned away before any work.", ["reason"], registry=r
+        )
+        self.queue_depth = Gauge("byline_queue_depth", "Questions waiting for a generation slot.", registry=r)
+        self.in_flight = Gauge("byline_generation_in_flight", "Questions being answered now.", registry=r)
+        self.ready = Gauge("byline_ready", "1 once the pipeline is loaded.", registry=r)
+
+    def track_queue(self, waiting: Callable[[], float], in_flight: Callable[[], float]) -> None:
+        self.queue_depth.set_function(waiting)
+        self.in_flight.set_function(in_flight)
+
+    def observe_answer(self, answer: Answer) -> None:
+        backend = answer.backend
+        self.answers.labels(backend).inc()
+        self.retrieval.labels(backend).observe(answer.timings.retrieve_s)
+        self.generation.labels(backend).observe(answer.timings.generate_s)
+        if answer.abstained:
+            self.abstentions.labels(backend).inc()
+        if answer.fallback_reason:
+            self.fallbacks.labels(backend).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

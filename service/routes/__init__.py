@@ -1,0 +1,1 @@
+"""HTTP routes, one module per area; `service.main.create_app` includes them."""

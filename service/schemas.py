@@ -1,0 +1,328 @@
+"""Request and response models of the HTTP API, with the bounds the service enforces.
+
+Responses reuse the pipeline's own types (`Answer`, `Hit`, `Citation`, `IngestReport`)
+so a client can validate them with `rag.types` (the eval harness does:
+`Answer.model_validate(response.json())`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rag.pipeline import MAX_QUESTION_CHARS
+from rag.types import Backend, Citation, Hit, IngestReport, SearchFilters, Turn
+from service.errors import PROBLEM_MEDIA_TYPE
+
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 4000
+MAX_TOP_K = 50
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain text, not only whitespace")
+    return value
+
+
+# --- errors ---------------------------------------------------------------------------
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `history.3.content`.")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; every error response has this shape."""
+
+    type: str = Field(description="`urn:byline:problem:<kind>` (or `about:blank`).")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong.")
+    hint: str | None = Field(default=None, description="What to do about it.")
+    request_id: str | None = Field(default=None, description="Quote it when reporting a problem.")
+    retry_after: int | None = Field(default=None, description="Seconds; also in the Retry-After header.")
+    errors: list[FieldError] | None = Field(default=None, description="Validation errors, one per field.")
+
+
+# --- ask / search -----------------------------------------------------------------------
+Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Name] | None = Field(default=None, min_length=1, max_length=50, description="Outlets.")
+    article_ids: list[Name] | None = Field(default=None, min_length=1, max_length=200)
+    date_from: dt.date | None = Field(default=None, description="Published on or after.")
+    date_to: dt.date | None = Field(default=None, description="Published on or before.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FiltersIn:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to")
+        return self
+
+    def to_filters(self) -> SearchFilters:
+        return SearchFilters(**self.model_dump())
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1, max_length=MAX_TURN_CHARS)
+
+    def to_turn(self) -> Turn:
+        return Turn(role=self.role, content=self.content)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "Where will Trump and Xi meet?"}]},
+    )
+
+    question: Question
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="Chunks retrieved.")
+    filters: FiltersIn | None = None
+    history: list[TurnIn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS, description="Earlier turns, oldest first."
+    )
+    backend: Backend | None = Field(default=None, description="Default: the server's configured backend.")
+    stream: bool = Field(
+        default=False, description="Answer as server-sent events (also: Accept: text/event-stream)."
+    )
+
+    _question_not_blank = field_validator("question")(_not_blank)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: Question
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    filters: FiltersIn | None = None
+
+    _query_not_blank = field_validator("query")(_not_blank)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[Hit]
+
+
+class CitationsEvent(BaseModel):
+    """SSE `citations`: the numbered passages the draft may cite ([n] in `delta` text)."""
+
+    citations: list[Citation]
+
+
+class DeltaEvent(BaseModel):
+    """SSE `delta`: the next piece of the draft answer."""
+
+    text: str
+
+
+# --- OpenAI-compatible chat -------------------------------------------------------------
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(max_length=64)
+    text: str | None = Field(default=None, max_length=MAX_QUESTION_CHARS * 4)
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = Field(default=None, max_length=128)
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        if not self.content:
+            return ""
+        return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's request shape; sampling parameters are accepted and ignored (answers are
+    grounded and verified, not sampled)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "byline",
+                    "messages": [{"role": "user", "content": "Where will Trump and Xi meet?"}],
+                }
+            ]
+        },
+    )
+
+    model: str = Field(default="byline", min_length=1, max_length=100)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class ChatResponseMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+    refusal: str | None = None
+
+
+class ChatChoice(BaseModel):
+    index: int = 0
+    message: ChatResponseMessage
+    finish_reason: Literal["stop", "length"] = "stop"
+    logprobs: Any = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    system_fingerprint: str | None = None
+    citations: list[Citation] = Field(
+        description="Byline extension: the sources of the answer, numbered as [n]."
+    )
+    abstained: bool = Field(
+        default=False, description="Byline extension: the articles don't hold the answer."
+    )
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "byline"
+    description: str = ""
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+# --- documents -------------------------------------------------------------------------
+class DocumentIn(BaseModel):
+    """One article. Its id defaults to a hash of its text, so posting the same text twice
+    changes nothing."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"title": "Harbour reopens", "text": "The harbour reopened on Monday.", "source": "Gazette"}
+            ]
+        },
+    )
+
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    title: str | None = Field(default=None, max_length=500)
+    text: str = Field(min_length=1)
+    date: dt.date | None = None
+    source: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, max_length=2000)
+
+    _text_not_blank = field_validator("text")(_not_blank)
+
+
+class IngestResult(IngestReport):
+    """What ingestion did: unchanged articles cost nothing, changed ones are replaced."""
+
+    articles: list[str] = Field(default_factory=list, description="Ids of the articles in the request.")
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    date: dt.date | None = None
+    source: str | None = None
+    url: str | None = None
+    file_name: str | None = None
+    n_chunks: int
+
+
+class DocumentList(BaseModel):
+    total: int
+    documents: list[DocumentSummary]
+
+
+class ChunkOut(BaseModel):
+    index: int
+    text: str
+    start: int = Field(description="Char offset into the article body.")
+    end: int
+
+
+class DocumentDetail(DocumentSummary):
+    chunks: list[ChunkOut] = Field(description="The stored chunks' text, in order.")
+
+
+class Deleted(BaseModel):
+    id: str
+    chunks_deleted: int
+
+
+# --- health -----------------------------------------------------------------------------
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"] = "ready"
+    backend: Backend
+    store: str
+    auth: Literal["keys", "open"]
+
+
+# --- OpenAPI: error responses -------------------------------------------------------------
+_ERROR_DESCRIPTIONS = {
+    401: "No API key, or an unknown one.",
+    403: "The key may not do this: a public key on the documents API, "
+    "or used from an origin it isn't bound to.",
+    404: "No such resource.",
+    413: "The body (or uploaded file) is too large.",
+    415: "Unsupported content type.",
+    422: "Invalid input; `errors` names each offending field.",
+    429: "Rate limit exceeded; retry after the Retry-After seconds.",
+    503: "Not ready yet, the generation queue is full, or a backend is unavailable; see Retry-After.",
+    504: "The request took longer than the configured timeout.",
+    507: "The store can't be written.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each error as problem+json (see `Problem`)."""
+    return {
+        code: {
+            "model": Problem,
+            "description": _ERROR_DESCRIPTIONS[code],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }
+
