@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -397,7 +398,17 @@ def test_read_only_data_dir(tmp_path: Path, seeds_dir: Path, pipeline_factory: M
 
 
 def _unprivileged_available() -> bool:
-    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+    """Root with setpriv, and a checkout `nobody` can read (a clone under a 0700 temp dir,
+    as CI's may be, is not)."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import rag"],
+        capture_output=True,
+        cwd="/",
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _unprivileged_available(), reason="needs root to drop to an unprivileged user")
