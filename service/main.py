@@ -16,7 +16,7 @@ from rag.config import Settings
 from service.errors import install_error_handlers
 from service.logs import ensure_logging
 from service.middleware import BodyLimit, RequestContext
-from service.routes import ask, chat, documents, health, meta, search
+from service.routes import ask, chat, documents, health, meta, search, widget
 from service.schemas import FieldError, Problem
 from service.state import ServiceState
 
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.byline = state
     install_error_handlers(app)
-    for module in (ask, chat, search, documents, health, meta):
+    for module in (ask, chat, search, documents, health, meta, widget):
         app.include_router(module.router)
     app.mount(meta.ASSETS_URL, StaticFiles(directory=meta.ASSETS_DIR), name="docs-assets")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
