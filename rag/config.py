@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=6, ge=1, le=50)
     candidates: int = Field(default=24, ge=1, le=500)
     max_chunks_per_article: int = Field(default=2, ge=1)
-    context_token_budget: int = Field(default=150, ge=64, le=8000)
+    context_token_budget: int = Field(default=110, ge=64, le=8000)
     context_max_passages: int = Field(default=5, ge=1, le=20)
     min_relevance: float = Field(
         default=0.30, description="Below this best question-passage cosine, abstain."
