@@ -195,8 +195,9 @@ class ExtractiveGenerator:
             for s in p.sentences or []:
                 if len(s.text) < 25:
                     continue
-                base = self._score(context.question, s.text) if self._score else p.relevance
-                ranked.append((base + cue_bonus(context.question, s.text), p.n, s.text))
+                question = context.standalone_question or context.question
+                base = self._score(question, s.text) if self._score else p.relevance
+                ranked.append((base + cue_bonus(question, s.text), p.n, s.text))
         return sorted(ranked, reverse=True)
 
     def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:

@@ -142,7 +142,7 @@ class Pipeline:
             else self.settings.context_token_budget * 2
         )
         context = self.context_builder.build(standalone, hits, budget)
-        context = context.model_copy(update={"question": question})
+        context = context.model_copy(update={"question": question, "standalone_question": standalone})
         return standalone, hits, context, time.perf_counter() - started
 
     def _abstain_early(self, context: Context) -> str | None:

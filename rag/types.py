@@ -92,6 +92,9 @@ class Passage(_Frozen):
 
 class Context(_Frozen):
     question: str
+    standalone_question: str | None = Field(
+        default=None, description="The follow-up made self-contained; what retrieval used."
+    )
     passages: list[Passage]
     best_relevance: float
     prompt_tokens_estimate: int = 0

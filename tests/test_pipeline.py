@@ -1,0 +1,90 @@
+"""The question-answering pipeline end to end on the extractive backend (real embedder,
+real Chroma on tmp_path): follow-ups, filters, diversity, early abstention, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.errors import InvalidInput
+from rag.pipeline import Pipeline, standalone_question
+from rag.types import SearchFilters, Turn
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("data"),
+        seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
+        llm_backend="extractive",
+        today=dt.date(2026, 11, 23),
+    )
+    p = Pipeline(settings)
+    p.ensure_seeded()
+    yield p
+    p.close()
+
+
+def test_follow_up_is_made_standalone() -> None:
+    history = [
+        Turn(role="user", content="Who will Trump meet in South Korea?"),
+        Turn(role="assistant", content="Xi Jinping [1]."),
+    ]
+    assert standalone_question("And when is it?", history) == (
+        "And when is it? (follow-up to: Who will Trump meet in South Korea?)"
+    )
+    self_contained = "Which analyst works at the advisory firm Teneo?"
+    assert standalone_question(self_contained, history) == self_contained
+    assert standalone_question("And when is it?", None) == "And when is it?"
+
+
+def test_follow_up_retrieves_what_the_conversation_is_about(pipeline: Pipeline) -> None:
+    history = [Turn(role="user", content="What additional tariff did Trump threaten on Chinese goods?")]
+    answer = pipeline.ask("And from when would it apply?", history=history)
+    assert "follow-up to" in answer.standalone_question
+    assert not answer.abstained and "100%" in answer.text
+
+
+def test_hits_are_diversified_across_articles(pipeline: Pipeline) -> None:
+    hits = pipeline.search("Trump Xi meeting South Korea", top_k=6)
+    per_article: dict[str, int] = {}
+    for h in hits:
+        per_article[h.chunk.article_id] = per_article.get(h.chunk.article_id, 0) + 1
+    assert len(per_article) >= 3
+    assert max(per_article.values()) <= pipeline.settings.max_chunks_per_article
+
+
+def test_filters_by_source_and_date(pipeline: Pipeline) -> None:
+    only_bs = pipeline.search("fentanyl tariffs", filters=SearchFilters(sources=["Business Standard"]))
+    assert only_bs and {h.chunk.source for h in only_bs} == {"Business Standard"}
+    dated = pipeline.search("meeting", filters=SearchFilters(date_from=dt.date(2025, 10, 25)))
+    assert dated and all(h.chunk.date and h.chunk.date >= dt.date(2025, 10, 25) for h in dated)
+    with pytest.raises(InvalidInput):
+        pipeline.search("meeting", filters=SearchFilters(date_from=dt.date(2025, 11, 1), date_to=dt.date(2025, 10, 1)))
+
+
+def test_off_topic_question_abstains_without_generating(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("What is the boiling point of liquid nitrogen?")
+    assert answer.abstained and answer.text == "The articles don't say."
+    assert answer.citations == []
+    assert answer.abstain_reason
+
+
+def test_answer_carries_verified_spans_into_the_article(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("How large is the additional tariff Trump threatened?")
+    assert answer.citations and answer.retrieved
+    for c in answer.citations:
+        body = "".join(ch.text for ch in pipeline.store.chunks_of(c.article_id))
+        assert c.quote in body
+        assert c.end - c.start == len(c.quote)
+    assert answer.timings.total_s >= answer.timings.retrieve_s > 0
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_questions_are_rejected(pipeline: Pipeline, question: str) -> None:
+    with pytest.raises(InvalidInput):
+        pipeline.ask(question)
