@@ -300,18 +300,7 @@ def _citation(
             lexical = len(terms & set(content_terms(s.text))) / max(len(terms), 1)
             scores.append(0.5 * lexical + 0.5 * float(np.max(claim_vecs @ v)))
         best = sentences[int(np.argmax(scores))]
-    return Citation(
-        n=n,
-        article_id=p.article_id,
-        title=p.title,
-        source=p.source,
-        date=p.date,
-        url=p.url,
-        file_name=p.file_name,
-        quote=best.text,
-        start=best.start,
-        end=best.end,
-    )
+    return p.cite(n, best)
 
 
 # --- conflicts -------------------------------------------------------------------------

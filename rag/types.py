@@ -89,6 +89,22 @@ class Passage(_Frozen):
     relevance: float
     sentences: list[Span] = Field(default_factory=list)
 
+    def cite(self, n: int | None = None, span: Span | None = None) -> Citation:
+        """This passage as citation `n`, quoting `span` (default: the whole passage)."""
+        quoted = span or Span(start=self.start, end=self.end, text=self.text)
+        return Citation(
+            n=self.n if n is None else n,
+            article_id=self.article_id,
+            title=self.title,
+            source=self.source,
+            date=self.date,
+            url=self.url,
+            file_name=self.file_name,
+            quote=quoted.text,
+            start=quoted.start,
+            end=quoted.end,
+        )
+
 
 class Context(_Frozen):
     question: str

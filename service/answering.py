@@ -24,21 +24,7 @@ class Question:
 
 def context_citations(context: Context) -> list[Citation]:
     """The passages as the draft will cite them ([n]); `quote` is the whole passage."""
-    return [
-        Citation(
-            n=p.n,
-            article_id=p.article_id,
-            title=p.title,
-            source=p.source,
-            date=p.date,
-            url=p.url,
-            file_name=p.file_name,
-            quote=p.text,
-            start=p.start,
-            end=p.end,
-        )
-        for p in context.passages
-    ]
+    return [p.cite() for p in context.passages]
 
 
 class _Deadline:
