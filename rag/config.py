@@ -139,3 +139,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body, except document uploads."
     )
+
+    # --- LLM circuit breaker -------------------------------------------------------
+    llm_breaker_failures: int = Field(
+        default=5,
+        ge=0,
+        description="Consecutive LLM upstream failures that open the circuit breaker; 0 = no breaker.",
+    )
+    llm_breaker_cooldown_s: float = Field(
+        default=30.0, gt=0, description="While open, LLM calls fail fast (answers are extractive) this long."
+    )

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from rag.config import Settings
 from rag.context import cue_bonus
@@ -32,6 +32,72 @@ class Generator(Protocol):
     def stream(
         self, context: Context, today: dt.date, history: list[Turn] | None = None
     ) -> Iterator[str]: ...
+
+
+class CircuitBreaker:
+    """Stops calling an upstream that keeps failing, so a dead LLM server costs each
+    question one fast refusal (and an extractive fallback) instead of a timeout.
+
+    Closed: calls go through; `failures` consecutive failures open it. Open: calls fail
+    fast with `GenerationFailed` until `cooldown_s` has passed. Half-open: one trial call
+    goes through (others still fail fast); success closes it, failure opens it again.
+    `failures=0` disables it. Thread-safe: one breaker is shared by every request thread.
+    """
+
+    def __init__(self, failures: int, cooldown_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.failures = failures
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._consecutive = 0
+        self._opened_at: float | None = None
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> Literal["closed", "open", "half-open"]:
+        with self._lock:
+            if self._opened_at is None:
+                return "closed"
+            if self._trial_in_flight or self._clock() - self._opened_at >= self.cooldown_s:
+                return "half-open"
+            return "open"
+
+    def before_call(self) -> None:
+        """Raises `GenerationFailed` while open; otherwise lets the call through."""
+        if self.failures <= 0:
+            return
+        with self._lock:
+            if self._opened_at is None:
+                return
+            remaining = self.cooldown_s - (self._clock() - self._opened_at)
+            if remaining <= 0 and not self._trial_in_flight:
+                self._trial_in_flight = True  # half-open: this call is the trial
+                return
+        raise GenerationFailed(
+            f"LLM circuit open after {self._consecutive} consecutive failures; "
+            f"the upstream is retried in {max(remaining, 0.0):.0f}s",
+            "check the LLM server; answers are extractive meanwhile",
+        )
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+            self._opened_at = None
+            self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        if self.failures <= 0:
+            return
+        with self._lock:
+            self._consecutive += 1
+            if self._trial_in_flight or self._consecutive >= self.failures:
+                self._opened_at = self._clock()
+            self._trial_in_flight = False
+
+    def release(self) -> None:
+        """A call ended with neither verdict (the caller stopped reading a stream)."""
+        with self._lock:
+            self._trial_in_flight = False
 
 
 class OpenAIChatGenerator:
@@ -54,6 +120,7 @@ class OpenAIChatGenerator:
         self._model = model or settings.openai_model
         self._client: Any = None
         self.last_usage: tuple[int, int] = (0, 0)
+        self.breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -78,15 +145,21 @@ class OpenAIChatGenerator:
     def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:
         import openai
 
+        self.breaker.before_call()
         started = time.perf_counter()
         try:
             response = self._get_client().chat.completions.create(**self._request(context, today, history))
-        except openai.OpenAIError as exc:
-            raise GenerationFailed(f"LLM request failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
-        try:
             text = response.choices[0].message.content or ""
+        except openai.OpenAIError as exc:
+            self.breaker.record_failure()
+            raise GenerationFailed(f"LLM request failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except (AttributeError, IndexError, TypeError) as exc:
+            self.breaker.record_failure()
             raise GenerationFailed("LLM returned a malformed response") from exc
+        except BaseException:
+            self.breaker.release()
+            raise
+        self.breaker.record_success()
         usage = getattr(response, "usage", None)
         return Draft(
             text=text.strip(),
@@ -101,6 +174,8 @@ class OpenAIChatGenerator:
 
         request = self._request(context, today, history)
         self.last_usage = (0, 0)
+        self.breaker.before_call()
+        verdict = False
         try:
             chunks = self._get_client().chat.completions.create(
                 **request, stream=True, stream_options={"include_usage": True}
@@ -111,10 +186,19 @@ class OpenAIChatGenerator:
                     self.last_usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
                 if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+            verdict = True
+            self.breaker.record_success()
         except openai.OpenAIError as exc:
+            verdict = True
+            self.breaker.record_failure()
             raise GenerationFailed(f"LLM stream failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
         except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            verdict = True
+            self.breaker.record_failure()
             raise GenerationFailed("LLM stream was malformed") from exc
+        finally:
+            if not verdict:
+                self.breaker.release()
 
 
 class LocalServer:
