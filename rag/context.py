@@ -131,8 +131,16 @@ class ContextBuilder:
             score = max(per_query[0], max(per_query[1:], default=0.0) - 0.02) + 0.03 / (1 + rank)
             scored.append(
                 ScoredSentence(
-                    chunk.article_id, chunk, start, end, text, float(cos_row.max()),
-                    lexical_overlap(terms[0], text), score, vec, tuple(per_query[1:]),
+                    chunk.article_id,
+                    chunk,
+                    start,
+                    end,
+                    text,
+                    float(cos_row.max()),
+                    lexical_overlap(terms[0], text),
+                    score,
+                    vec,
+                    tuple(per_query[1:]),
                 )
             )
         return sorted(scored, key=lambda s: s.score, reverse=True)

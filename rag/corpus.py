@@ -342,6 +342,8 @@ def articles_from_bytes(data: bytes, file_name: str) -> list[Article]:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"invalid JSON: {exc.msg} at line {exc.lineno}") from exc
+        except RecursionError as exc:  # hostile nesting, e.g. 100k "["
+            raise ValueError("invalid JSON: nested too deeply") from exc
         records = parsed if isinstance(parsed, list) else [parsed]
         articles = [
             article_from_record(r, article_id if len(records) == 1 else f"{article_id}-{i}", file_name)
@@ -356,6 +358,8 @@ def articles_from_bytes(data: bytes, file_name: str) -> list[Article]:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"invalid JSON on line {i + 1}: {exc.msg}") from exc
+            except RecursionError as exc:
+                raise ValueError(f"invalid JSON on line {i + 1}: nested too deeply") from exc
             articles.append(article_from_record(record, f"{article_id}-{i}", file_name))
     elif suffix == ".md" and (heading := _MD_HEADING.match(text)):
         articles = [

@@ -117,6 +117,18 @@ def problem_response(body: dict[str, Any], headers: Mapping[str, str] | None = N
     )
 
 
+# A 503 from a backend that is down (vector store, model) says when to come back too,
+# so clients back off instead of retrying at once (the schema promises Retry-After).
+UNAVAILABLE_RETRY_AFTER_S = 5
+
+
+def _retry_after(exc: BylineError) -> int | None:
+    explicit = getattr(exc, "retry_after", None)
+    if explicit is not None:
+        return int(explicit)
+    return UNAVAILABLE_RETRY_AFTER_S if exc.status_code == 503 else None
+
+
 def problem_from_error(exc: BylineError) -> dict[str, Any]:
     return problem_body(
         exc.status_code,
@@ -124,7 +136,7 @@ def problem_from_error(exc: BylineError) -> dict[str, Any]:
         exc.message,
         kind=_slug(type(exc).__name__),
         hint=exc.hint,
-        retry_after=getattr(exc, "retry_after", None),
+        retry_after=_retry_after(exc),
     )
 
 
@@ -165,7 +177,11 @@ async def _byline_error(_request: Request, exc: Exception) -> JSONResponse:
         log.warning(
             "request failed: %s", exc.message, extra={"error": type(exc).__name__, "status": exc.status_code}
         )
-    return problem_response(problem_from_error(exc), getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    retry_after = _retry_after(exc)
+    if retry_after is not None:
+        headers.setdefault("Retry-After", str(retry_after))
+    return problem_response(problem_from_error(exc), headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -325,4 +325,3 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
-

@@ -96,7 +96,10 @@ async def widget_check(
     principal = state.keys.identify(key) if key else None
     if principal is None:
         body = problem_body(
-            401, "Unauthorized", "the widget's key is not valid", kind="unauthorized",
+            401,
+            "Unauthorized",
+            "the widget's key is not valid",
+            kind="unauthorized",
             hint="set data-key to a public key of this service",
         )
         return problem_response(body, headers)
@@ -104,7 +107,10 @@ async def widget_check(
     if principal.kind == "public" and principal.origins and origin:
         if normalize_origin(origin) not in principal.origins:
             body = problem_body(
-                403, "Forbidden", f"this key may not be used from {origin}", kind="forbidden",
+                403,
+                "Forbidden",
+                f"this key may not be used from {origin}",
+                kind="forbidden",
                 hint="use the key on one of the sites it is bound to, or ask the operator to add this origin",
             )
             return problem_response(body, headers)
