@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from rag.config import Settings
 from rag.corpus import content_hash
@@ -132,17 +133,24 @@ def split_sentences(text: str) -> list[str]:
 
 class Chunker:
     def __init__(self, settings: Settings) -> None:
-        from llama_index.core.node_parser import SentenceSplitter
-
         self.chunk_size = settings.chunk_size
         self.chunk_overlap = settings.chunk_overlap
-        self._splitter = SentenceSplitter(
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            tokenizer=_tiktoken_encoding(),
-            paragraph_separator="\n\n",
-            chunking_tokenizer_fn=split_sentences,
-        )
+        self._splitter: Any = None
+
+    def _split(self, text: str) -> list[str]:
+        """The llama-index splitter is built on first use: commands that never chunk
+        (stats, delete, ask) don't pay for importing it."""
+        if self._splitter is None:
+            from llama_index.core.node_parser import SentenceSplitter
+
+            self._splitter = SentenceSplitter(
+                chunk_size=self.chunk_size,
+                chunk_overlap=self.chunk_overlap,
+                tokenizer=_tiktoken_encoding(),
+                paragraph_separator="\n\n",
+                chunking_tokenizer_fn=split_sentences,
+            )
+        return list(self._splitter.split_text(text))
 
     @property
     def signature(self) -> str:
@@ -156,7 +164,7 @@ class Chunker:
     def chunk(self, article: Article) -> list[Chunk]:
         body = article.body
         version = self.version(article)
-        texts = [t for t in self._splitter.split_text(body) if t.strip()]
+        texts = [t for t in self._split(body) if t.strip()]
         located: list[tuple[str, int, int]] = []
         cursor = 0
         for text in texts:

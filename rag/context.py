@@ -217,7 +217,7 @@ class ContextBuilder:
                     start=group[0].start,
                     end=group[-1].end,
                     relevance=max(s.cosine for s in group),
-                    sentences=[Span(start=s.start, end=s.end, text=s.text) for s in group],
+                    sentences=[Span(start=s.start, end=s.end, text=s.text, score=s.score) for s in group],
                 )
             )
         return passages

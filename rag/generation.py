@@ -262,26 +262,28 @@ _ENTITY = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+[A-Z][a-zA-Z’'-]+)*")
 class ExtractiveGenerator:
     """Quotes the passage sentence that best answers the question, cited.
 
-    Sentences are ranked by the context stage's score plus a question-type cue; a second
+    Sentences are ranked by the score the context stage gave them; a second
     sentence from another article is added when it is nearly as good (several outlets
     agreeing, or disagreeing — the verifier then reports the conflict).
     """
 
     backend: Backend = "extractive"
 
-    def __init__(self, settings: Settings, score: Callable[[str, str], float] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._score = score
 
     def _ranked(self, context: Context) -> list[tuple[float, int, str]]:
+        """Sentences by the score the context stage already gave them (cosine, word
+        overlap, question-type cue against the standalone question); a hand-built context
+        without scores falls back to its passage's relevance."""
+        question = context.standalone_question or context.question
         ranked = []
         for p in context.passages:
             for s in p.sentences or []:
                 if len(s.text) < 25:
                     continue
-                question = context.standalone_question or context.question
-                base = self._score(question, s.text) if self._score else p.relevance
-                ranked.append((base + cue_bonus(question, s.text), p.n, s.text))
+                score = s.score if s.score is not None else p.relevance + cue_bonus(question, s.text)
+                ranked.append((score, p.n, s.text))
         return sorted(ranked, reverse=True)
 
     def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:

@@ -18,7 +18,7 @@ from typing import Literal
 from rag.chunking import Chunker
 from rag.citations import Verifier, is_model_abstention
 from rag.config import Settings
-from rag.context import ContextBuilder, lexical_overlap
+from rag.context import ContextBuilder
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
@@ -80,7 +80,7 @@ class Pipeline:
         with self._lock:
             if backend not in self._generators:
                 if backend == "extractive":
-                    self._generators[backend] = ExtractiveGenerator(self.settings, self._extractive_score)
+                    self._generators[backend] = ExtractiveGenerator(self.settings)
                 else:
                     self._generators[backend] = build_generator(self.settings, backend, self._local_server)
             return self._generators[backend]
@@ -119,10 +119,6 @@ class Pipeline:
     ) -> list[Hit]:
         _check_question(question)
         return self.retriever.search(question, top_k, filters)
-
-    def _extractive_score(self, question: str, sentence: str) -> float:
-        vectors = self.embedder.embed([question, sentence])
-        return float(vectors[0] @ vectors[1]) + 0.35 * lexical_overlap(content_terms(question), sentence)
 
     def _prepare(
         self,

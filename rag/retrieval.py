@@ -12,13 +12,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.store import VectorStore, _date_ord
+from rag.store import VectorStore
 from rag.types import Chunk, Hit, SearchFilters
 
 RRF_K = 60
@@ -38,12 +39,15 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def content_terms(text: str) -> list[str]:
-    """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores."""
+@lru_cache(maxsize=16384)
+def content_terms(text: str) -> tuple[str, ...]:
+    """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores.
+    Cached: context selection and verification ask for the same sentences' terms again
+    and again (every claim against every passage)."""
     import bm25s
 
     tokens = bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
-    return list(tokens[0]) if tokens else []
+    return tuple(tokens[0]) if tokens else ()
 
 
 _STEMMER = _stemmer()
@@ -56,7 +60,7 @@ def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:
         return False
     if filters.article_ids and chunk.article_id not in filters.article_ids:
         return False
-    if filters.date_from and _date_ord(chunk.date) < _date_ord(filters.date_from):
+    if filters.date_from and (chunk.date is None or chunk.date < filters.date_from):
         return False
     return not (filters.date_to and (chunk.date is None or chunk.date > filters.date_to))
 

@@ -71,6 +71,9 @@ class Span(_Frozen):
     start: int
     end: int
     text: str
+    score: float | None = Field(
+        default=None, description="How well this sentence answers the question (context stage)."
+    )
 
 
 class Passage(_Frozen):
