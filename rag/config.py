@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, validation_alias=_alias("chroma_port", "CHROMA_PORT"))
     chroma_ssl: bool = False
     store_lock_timeout_s: float = 30.0
+    chroma_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Per-request timeout for the Chroma server (connect, read, write); past it: 503.",
+    )
 
     # --- ingestion -----------------------------------------------------------------
     chunk_size: int = Field(default=160, ge=32, le=2048)

@@ -52,6 +52,13 @@ class CircuitBreaker:
         self._consecutive = 0
         self._opened_at: float | None = None
         self._trial_in_flight = False
+        self._short_circuited = 0
+
+    @property
+    def short_circuited(self) -> int:
+        """Calls refused without reaching the upstream since start-up (for /metrics)."""
+        with self._lock:
+            return self._short_circuited
 
     @property
     def state(self) -> Literal["closed", "open", "half-open"]:
@@ -73,6 +80,7 @@ class CircuitBreaker:
             if remaining <= 0 and not self._trial_in_flight:
                 self._trial_in_flight = True  # half-open: this call is the trial
                 return
+            self._short_circuited += 1
         raise GenerationFailed(
             f"LLM circuit open after {self._consecutive} consecutive failures; "
             f"the upstream is retried in {max(remaining, 0.0):.0f}s",
@@ -100,8 +108,17 @@ class CircuitBreaker:
             self._trial_in_flight = False
 
 
+_RETRY_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 2.0)
+
+
 class OpenAIChatGenerator:
-    """One code path for every OpenAI-compatible chat endpoint."""
+    """One code path for every OpenAI-compatible chat endpoint.
+
+    Each answer gets one time budget for the LLM, retries included (`budget_s`): the
+    client's own retries are off, because it would wait up to a minute on an upstream's
+    `Retry-After` and give every attempt the full timeout, so a slow upstream could hold
+    a request past the service's deadline instead of falling back to an extractive answer.
+    """
 
     backend: Backend = "openai"
 
@@ -122,6 +139,11 @@ class OpenAIChatGenerator:
         self.last_usage: tuple[int, int] = (0, 0)
         self.breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
 
+    def warm_up(self) -> None:
+        """Import the client library and its chat resources (about 2 s on 2 cores) at
+        start-up, not inside a first question's budget."""
+        _ = self._get_client().chat.completions
+
     def _get_client(self) -> Any:
         if self._client is None:
             from openai import OpenAI
@@ -130,9 +152,35 @@ class OpenAIChatGenerator:
                 api_key=self._api_key,
                 base_url=self._base_url,
                 timeout=self._settings.llm_timeout_s,
-                max_retries=self._settings.llm_max_retries,
+                max_retries=0,  # retried by `_create`, within the budget
             )
         return self._client
+
+    @property
+    def budget_s(self) -> float:
+        """`llm_timeout_s`, capped at half the service's request timeout: what is left
+        covers retrieval, the extractive fallback and verification, so a request whose LLM
+        fails still gets its answer in time (504 is only for the truly stuck)."""
+        return min(self._settings.llm_timeout_s, self._settings.request_timeout_s / 2)
+
+    def _create(self, request: dict[str, Any], **extra: Any) -> Any:
+        """`chat.completions.create`, retried on connection errors, timeouts, 429 and 5xx
+        (`llm_max_retries` times) while the budget lasts; each attempt gets what is left
+        of it as its timeout."""
+        import openai
+
+        deadline = time.monotonic() + self.budget_s
+        attempt = 0
+        while True:
+            remaining = max(deadline - time.monotonic(), 0.01)
+            try:
+                return self._get_client().chat.completions.create(**request, **extra, timeout=remaining)
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError):
+                backoff = _RETRY_BACKOFF_S[min(attempt, len(_RETRY_BACKOFF_S) - 1)]
+                attempt += 1
+                if attempt > self._settings.llm_max_retries or time.monotonic() + backoff + 0.1 >= deadline:
+                    raise
+                time.sleep(backoff)
 
     def _request(self, context: Context, today: dt.date, history: list[Turn] | None) -> dict[str, Any]:
         return {
@@ -148,7 +196,7 @@ class OpenAIChatGenerator:
         self.breaker.before_call()
         started = time.perf_counter()
         try:
-            response = self._get_client().chat.completions.create(**self._request(context, today, history))
+            response = self._create(self._request(context, today, history))
             text = response.choices[0].message.content or ""
         except openai.OpenAIError as exc:
             self.breaker.record_failure()
@@ -177,9 +225,7 @@ class OpenAIChatGenerator:
         self.breaker.before_call()
         verdict = False
         try:
-            chunks = self._get_client().chat.completions.create(
-                **request, stream=True, stream_options={"include_usage": True}
-            )
+            chunks = self._create(request, stream=True, stream_options={"include_usage": True})
             for chunk in chunks:
                 usage = getattr(chunk, "usage", None)
                 if usage is not None:
@@ -246,9 +292,6 @@ class LocalGenerator(OpenAIChatGenerator):
     def __init__(self, settings: Settings, server: LocalServer | None = None) -> None:
         super().__init__(settings, api_key="not-needed", model="local")
         self._server = server or LocalServer(settings)
-
-    def warm_up(self) -> None:
-        self._get_client()
 
     def _get_client(self) -> Any:
         if self._client is None:

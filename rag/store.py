@@ -138,6 +138,12 @@ def filters_to_where(filters: SearchFilters | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _is_timeout(exc: BaseException) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TimeoutException | TimeoutError)
+
+
 class StoreLock:
     """An exclusive lock file: one process owns an embedded Chroma directory."""
 
@@ -216,7 +222,8 @@ class ChromaStore:
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
             if self.is_server:
                 try:
-                    self._client = chromadb.HttpClient(
+                    self._probe_server()
+                    client = chromadb.HttpClient(
                         host=str(self._settings.chroma_host),
                         port=self._settings.chroma_port,
                         ssl=self._settings.chroma_ssl,
@@ -224,6 +231,8 @@ class ChromaStore:
                     )
                 except Exception as exc:
                     raise self._translate(exc) from exc
+                self._set_server_timeout(client)
+                self._client = client
                 return self._client
             path = self._settings.chroma_path
             try:
@@ -242,6 +251,31 @@ class ChromaStore:
                 raise self._translate(exc) from exc
             self._lock = lock
             return self._client
+
+    def _probe_server(self) -> None:
+        """A heartbeat with our timeout before chromadb's client is built: its constructor
+        already talks to the server, with no timeout at all, so a server that accepts
+        connections but never answers would hang it (and the request) forever."""
+        import httpx
+
+        scheme = "https" if self._settings.chroma_ssl else "http"
+        url = f"{scheme}://{self._settings.chroma_host}:{self._settings.chroma_port}/api/v2/heartbeat"
+        with httpx.Client(timeout=self._settings.chroma_timeout_s, trust_env=False) as http:
+            http.get(url).raise_for_status()
+
+    def _set_server_timeout(self, client: Any) -> None:
+        """chromadb's HTTP client has no timeout setting (its httpx session is built with
+        `timeout=None`): give that session ours, so every later call is bounded too."""
+        import httpx
+
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if not isinstance(session, httpx.Client):  # pragma: no cover - a chromadb change
+            raise StoreUnavailable(
+                "cannot bound requests to the Chroma server: this chromadb version's client "
+                "has no httpx session where Byline expects one",
+                "install the chromadb version pinned in pyproject.toml",
+            )
+        session.timeout = httpx.Timeout(self._settings.chroma_timeout_s)
 
     def _connect(self) -> Any:
         with self._mutex:
@@ -270,13 +304,23 @@ class ChromaStore:
     def _translate(self, exc: Exception) -> Exception:
         text = str(exc)
         lowered = text.lower()
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES):
+        where = "the Chroma server's disk" if self.is_server else str(self._settings.chroma_path)
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        if full or ("disk" in lowered and "full" in lowered):
             return StoreNotWritable(
-                f"cannot write to the store: {exc.strerror}", "free disk space or fix permissions"
+                f"cannot write to the store: the disk is full ({where}): {text[:200]}",
+                "free disk space there (or move BYLINE_DATA_DIR)",
             )
-        if "readonly" in lowered or "read-only" in lowered or ("disk" in lowered and "full" in lowered):
+        denied = isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+        if denied or "readonly" in lowered or "read-only" in lowered:
             return StoreNotWritable(
-                f"cannot write to the store: {text[:200]}", "free disk space or fix permissions"
+                f"cannot write to the store: {where} is read-only: {text[:200]}",
+                "make it writable by the service's user (or mount it read-write)",
+            )
+        if self.is_server and _is_timeout(exc):
+            return StoreUnavailable(
+                f"{self.location} did not answer within {self._settings.chroma_timeout_s:g} s",
+                "check the Chroma server (hung or overloaded?); BYLINE_CHROMA_TIMEOUT_S sets the limit",
             )
         if self.is_server:
             return StoreUnavailable(

@@ -3,17 +3,69 @@ tests — don't collide). Per process: with `--workers N` each worker reports it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE  # noqa: N811
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-from rag.types import Answer
+from rag.types import Answer, Backend
+
+if TYPE_CHECKING:
+    from rag.generation import CircuitBreaker
+    from rag.pipeline import Pipeline
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "breakers_of"]
+
+BreakerSource = Callable[[], Mapping[str, "CircuitBreaker"]]
+
+
+def breakers_of(pipeline: Pipeline | None, backends: Iterable[Backend]) -> dict[str, CircuitBreaker]:
+    """The circuit breaker of each LLM backend a request may use (extractive has none)."""
+    if pipeline is None:
+        return {}
+    found: dict[str, CircuitBreaker] = {}
+    for backend in backends:
+        if backend == "extractive":
+            continue
+        breaker = getattr(pipeline.generator(backend), "breaker", None)
+        if breaker is not None:
+            found[backend] = breaker
+    return found
+
+
+class _BreakerCollector(Collector):
+    """Read at scrape time from the generators' breakers: the state lives there, and a
+    breaker opens or closes with no request passing through the service to record it."""
+
+    def __init__(self) -> None:
+        self.source: BreakerSource = dict
+
+    def collect(self) -> Iterator[Metric]:
+        is_open = GaugeMetricFamily(
+            "byline_llm_breaker_open",
+            "1 while the LLM circuit breaker is open or half-open: questions skip the LLM "
+            "(answered extractively) until a trial call succeeds.",
+            labels=["backend"],
+        )
+        refused = CounterMetricFamily(
+            "byline_llm_breaker_short_circuited",
+            "LLM calls refused by the open circuit breaker, without reaching the upstream.",
+            labels=["backend"],
+        )
+        for backend, breaker in sorted(self.source().items()):
+            is_open.add_metric([backend], 0.0 if breaker.state == "closed" else 1.0)
+            refused.add_metric([backend], float(breaker.short_circuited))
+        yield is_open
+        yield refused
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
 
 
 class Metrics:
@@ -62,10 +114,15 @@ class Metrics:
         self.queue_depth = Gauge("byline_queue_depth", "Questions waiting for a generation slot.", registry=r)
         self.in_flight = Gauge("byline_generation_in_flight", "Questions being answered now.", registry=r)
         self.ready = Gauge("byline_ready", "1 once the pipeline is loaded.", registry=r)
+        self._breakers = _BreakerCollector()
+        r.register(self._breakers)
 
     def track_queue(self, waiting: Callable[[], float], in_flight: Callable[[], float]) -> None:
         self.queue_depth.set_function(waiting)
         self.in_flight.set_function(in_flight)
+
+    def track_breakers(self, source: BreakerSource) -> None:
+        self._breakers.source = source
 
     def observe_answer(self, answer: Answer) -> None:
         backend = answer.backend

@@ -15,7 +15,7 @@ from rag.types import Backend
 from service.errors import NotReady
 from service.keys import KeyRing
 from service.limits import GenerationQueue, RateLimiter
-from service.metrics import Metrics
+from service.metrics import Metrics, breakers_of
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -31,6 +31,7 @@ class ServiceState:
         self.queue = GenerationQueue(settings.queue_max, settings.generation_concurrency)
         self.metrics = Metrics()
         self.metrics.track_queue(lambda: self.queue.waiting, lambda: self.queue.in_flight)
+        self.metrics.track_breakers(lambda: breakers_of(self.pipeline, self.backends))
         self.pipeline: Pipeline | None = None
         self.load_error: BylineError | None = None
         self._loader: asyncio.Task[None] | None = None
