@@ -3,6 +3,7 @@ pipeline once it is loaded."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from typing import Annotated
 
@@ -50,15 +51,33 @@ def _is_loopback(host: str) -> bool:
 
 
 def _identify(request: Request, state: ServiceState) -> Principal:
+    """Who is calling, or 401 — and 429 for a client IP that keeps failing.
+
+    Without the 429 a client could guess keys as fast as it can send requests: the rate
+    limit below applies only once a key is known. So each missing or wrong key takes a
+    token from a bucket of the client IP's own (the same rate and burst as the public
+    limit); when it is empty the IP is refused *before* any key is compared, even a
+    right one — otherwise a refused guesser would still learn which guess was right.
+    """
     if state.keys.open:
         return Principal(kind="anonymous", id=f"ip:{client_ip(request)}")
+    failures = f"auth-failures:{client_ip(request)}"
+    wait_s = state.limiter.wait_s(failures)
+    if wait_s > 0:
+        state.metrics.rejected.labels("rate_limited").inc()
+        raise RateLimited(
+            "too many requests without a valid API key from this address",
+            f"wait for the Retry-After seconds, then {KEY_HINT} with a valid key",
+            retry_after_s=wait_s,
+        )
     key = presented_key(request)
-    if key is None:
-        state.metrics.rejected.labels("unauthorized").inc()
-        raise Unauthorized("this route needs an API key", KEY_HINT)
-    principal = state.keys.identify(key)
+    principal = state.keys.identify(key) if key is not None else None
     if principal is None:
         state.metrics.rejected.labels("unauthorized").inc()
+        with contextlib.suppress(RateLimited):  # this one is still answered 401
+            state.limiter.check(failures)
+        if key is None:
+            raise Unauthorized("this route needs an API key", KEY_HINT)
         raise Unauthorized("the API key is not valid", KEY_HINT)
     return principal
 

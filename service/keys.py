@@ -37,9 +37,13 @@ class Principal:
 
 @dataclass(frozen=True)
 class _Key:
-    secret: bytes
+    digest: bytes  # SHA-256 of the key: what `identify` compares (see there why)
     kind: PrincipalKind
     origins: frozenset[str]
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
 
 
 def _split(value: SecretStr | None) -> list[str]:
@@ -57,10 +61,10 @@ def _parse_public(entry: str) -> tuple[str, frozenset[str]]:
 
 class KeyRing:
     def __init__(self, settings: Settings) -> None:
-        keys = [_Key(k.encode(), "admin", frozenset()) for k in _split(settings.admin_keys)]
+        keys = [_Key(_digest(k), "admin", frozenset()) for k in _split(settings.admin_keys)]
         for entry in _split(settings.public_keys):
             key, origins = _parse_public(entry)
-            keys.append(_Key(key.encode(), "public", origins))
+            keys.append(_Key(_digest(key), "public", origins))
         self._keys = keys
 
     @property
@@ -78,10 +82,18 @@ class KeyRing:
         return sorted({o for k in self._keys for o in k.origins})
 
     def identify(self, presented: str) -> Principal | None:
-        candidate = presented.encode()
+        """The configured key `presented` is, or None.
+
+        Constant time in what an attacker can vary: every configured key is compared, with
+        no early exit, so the time taken doesn't say which key (or whether any) matched;
+        and the comparison is of SHA-256 digests, not of the keys, because
+        `hmac.compare_digest` returns at once when the lengths differ — comparing raw keys
+        would let a caller time its way to each key's length. Equal digests mean equal keys.
+        """
+        candidate = _digest(presented)
         found: _Key | None = None
-        for key in self._keys:  # no early exit: the time taken doesn't say which key matched
-            if hmac.compare_digest(candidate, key.secret) and found is None:
+        for key in self._keys:  # no early exit (see above)
+            if hmac.compare_digest(candidate, key.digest) and found is None:
                 found = key
         if found is None:
             return None

@@ -31,6 +31,16 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def wait_s(self, caller: str, now: float | None = None) -> float:
+        """Seconds until `caller` has a token (0: it has one now), taking none — so a
+        caller can be refused before any work is done for it (see deps: key guessing)."""
+        if not self.enabled or caller not in self._buckets:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets[caller]
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def check(self, caller: str, now: float | None = None) -> None:
         """Take one token or raise RateLimited saying when the next one is due."""
         if not self.enabled:
