@@ -164,6 +164,11 @@ class CachedEmbedder:
     def name(self) -> str:
         return self.inner.name
 
+    def clear(self) -> None:
+        """Forget every vector (benchmarks measure cold query embeddings this way)."""
+        with self._lock:
+            self._cache.clear()
+
     @property
     def dimension(self) -> int:
         return self.inner.dimension

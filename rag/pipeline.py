@@ -63,7 +63,9 @@ class Pipeline:
         self.embedder = CachedEmbedder(build_embedder(settings))
         self.store = ChromaStore(settings, self.embedder.name)
         self.chunker = Chunker(settings)
-        self.ingestor = Ingestor(settings, self.embedder, self.store, self.chunker)
+        # Ingestion embeds each chunk once (unchanged chunks are skipped by id), so caching
+        # its vectors would only hold memory (≈75 MB at the cache's 50k rows).
+        self.ingestor = Ingestor(settings, self.embedder.inner, self.store, self.chunker)
         self.retriever = HybridRetriever(settings, self.embedder, self.store)
         self.context_builder = ContextBuilder(settings, self.embedder)
         self.verifier = Verifier(self.embedder)
