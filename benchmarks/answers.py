@@ -1,111 +1,134 @@
-"""Answer latency on this machine: retrieval, extractive and local answers, time to first
-token. Medians and p95 over the gold questions, all measured in one run.
+"""Answer latency per backend on the seed corpus, in a process of its own: total and time to
+first token, prompt tokens, generation speed, cold start; and the plain llama-index recipe
+(`eval.naive`, same store, same model) on the same questions for comparison.
 
-    python -m benchmarks.answers [--limit N] [--out benchmarks/out/answers.json]
+    python -m benchmarks.answers --limit 40 --naive 12 --json-out answers.json
 
-Not a test: numbers depend on the machine and its load. Results go to BENCHMARKS.md by hand
-(with this command line) until the full benchmark suite writes it.
+The `openai` backend is the same code path as `local` (an OpenAI-compatible HTTP client;
+`local` points it at the in-process llama.cpp server), so its latency is the upstream's:
+it is not measured here, where no upstream is reachable.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
+import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from benchmarks.common import peak_rss_mb, rss_mb, summary
 from rag.config import PROJECT_ROOT, Settings
 from rag.model_assets import ensure_local_model
 from rag.pipeline import Pipeline
+from rag.types import Backend
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))
-    return ordered[k]
+def gold_questions() -> list[str]:
+    lines = (PROJECT_ROOT / "eval" / "gold" / "qa.jsonl").read_text().splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50": statistics.median(values), "p95": _pct(values, 0.95), "max": max(values)}
-
-
-def run(limit: int, data_dir: Path) -> dict[str, object]:
-    gold = [
-        json.loads(line) for line in (PROJECT_ROOT / "eval" / "gold" / "qa.jsonl").read_text().splitlines()
-    ]
-    questions = [g["question"] for g in gold][:limit]
-    settings = Settings(data_dir=data_dir, llm_backend="local")
-    pipeline = Pipeline(settings)
-    started = time.perf_counter()
-    pipeline.ensure_seeded()
-    ingest_s = time.perf_counter() - started
-    started = time.perf_counter()
-    ensure_local_model(settings)
-    assembly_s = time.perf_counter() - started
-    started = time.perf_counter()
-    pipeline.warm_up("local")
-    cold_start_s = time.perf_counter() - started
-
-    retrieval = []
+def _stream_timings(pipeline: Pipeline, questions: list[str], backend: Backend) -> dict[str, Any]:
+    total, first_token, prompt_tokens, rates = [], [], [], []
     for q in questions:
-        t = time.perf_counter()
-        pipeline.search(q)
-        retrieval.append(time.perf_counter() - t)
-
-    extractive = [pipeline.ask(q, backend="extractive").timings.total_s for q in questions]
-
-    local_total, local_ttft, prompt_tokens, gen_rate = [], [], [], []
-    for q in questions:
-        t = time.perf_counter()
+        started = time.perf_counter()
         first = None
         answer = None
-        for event in pipeline.ask_stream(q, backend="local"):
+        for event in pipeline.ask_stream(q, backend=backend):
             if event.kind == "delta" and first is None:
-                first = time.perf_counter() - t
+                first = time.perf_counter() - started
             if event.kind == "answer":
                 answer = event.answer
-        total = time.perf_counter() - t
-        local_total.append(total)
-        local_ttft.append(first if first is not None else total)
+        elapsed = time.perf_counter() - started
+        total.append(elapsed)
+        first_token.append(first if first is not None else elapsed)  # abstained: no tokens
         if answer is not None and answer.prompt_tokens:
             prompt_tokens.append(float(answer.prompt_tokens))
-            if answer.completion_tokens and answer.timings.time_to_first_token_s is not None:
-                gen_time = answer.timings.generate_s - answer.timings.time_to_first_token_s
-                if gen_time > 0:
-                    gen_rate.append(answer.completion_tokens / gen_time)
-    pipeline.close()
+            ttft = answer.timings.time_to_first_token_s
+            if answer.completion_tokens and ttft is not None and answer.timings.generate_s > ttft:
+                rates.append(answer.completion_tokens / (answer.timings.generate_s - ttft))
     return {
-        "command": f"python -m benchmarks.answers --limit {limit}",
-        "machine": f"{platform.machine()}, {platform.processor() or '?'}, Python {platform.python_version()}",
-        "questions": len(questions),
-        "seed_ingest_s": ingest_s,
-        "model_assembly_first_run_s": assembly_s,
-        "cold_start_to_ready_s": cold_start_s,
-        "retrieval_s": _summary(retrieval),
-        "extractive_answer_s": _summary(extractive),
-        "local_answer_s": _summary(local_total),
-        "local_first_token_s": _summary(local_ttft),
-        "local_prompt_tokens": _summary(prompt_tokens) if prompt_tokens else {},
-        "local_generated_tokens_per_s": _summary(gen_rate) if gen_rate else {},
+        "total_s": summary(total),
+        "first_token_s": summary(first_token),
+        "prompt_tokens": summary(prompt_tokens),
+        "generated_tokens_per_s": summary(rates),
     }
 
 
+def run(limit: int, naive_limit: int, data_dir: Path, backends: list[Backend]) -> dict[str, Any]:
+    questions = gold_questions()[:limit]
+    settings = Settings(data_dir=data_dir, llm_backend="local")
+    result: dict[str, Any] = {"questions": len(questions)}
+    started = time.perf_counter()
+    pipeline = Pipeline(settings)
+    pipeline.ensure_seeded()
+    pipeline.warm_up("extractive")
+    result["seed_ingest_and_embedder_load_s"] = time.perf_counter() - started
+    result["rss_without_llm_mb"] = rss_mb()
+
+    result["retrieval_ms"] = summary([_timed(lambda q=q: pipeline.search(q)) for q in questions], 1000)
+    if "extractive" in backends:
+        result["extractive"] = _stream_timings(pipeline, questions, "extractive")
+    if "local" in backends:
+        started = time.perf_counter()
+        ensure_local_model(settings)
+        result["model_assembly_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        pipeline.warm_up("local")
+        result["model_load_to_ready_s"] = time.perf_counter() - started
+        result["local"] = _stream_timings(pipeline, questions, "local")
+        result["rss_with_local_model_mb"] = rss_mb()
+        if naive_limit:
+            from eval.naive import NaivePipeline
+
+            naive = NaivePipeline(pipeline, "local")
+            times = [_timed(lambda q=q: naive.ask(q)) for q in questions[:naive_limit]]
+            result["naive_llamaindex_local"] = {
+                "questions": len(times),
+                "total_s": summary(times),
+                "ours_p50_on_same_questions_s": summary(
+                    [_timed(lambda q=q: pipeline.ask(q, backend="local")) for q in questions[:naive_limit]]
+                )["p50"],
+                "note": "non-streaming (the recipe's default query engine); "
+                "ours measured again on the same questions",
+            }
+            result["naive_llamaindex_local"]["speedup_p50"] = (
+                result["naive_llamaindex_local"]["total_s"]["p50"]
+                / result["naive_llamaindex_local"]["ours_p50_on_same_questions_s"]
+            )
+    result["peak_rss_mb"] = peak_rss_mb()
+    pipeline.close()
+    return result
+
+
+def _timed(fn: Any) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--limit", type=int, default=30)
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "out" / "answers.json")
-    parser.add_argument("--data-dir", type=Path, default=None, help="default: a fresh temporary directory")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--limit", type=int, default=40, help="gold questions per backend")
+    parser.add_argument(
+        "--naive", type=int, default=12, help="questions for the llama-index baseline (0: skip)"
+    )
+    parser.add_argument("--backends", default="extractive,local")
+    parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        result = run(args.limit, args.data_dir or Path(tmp))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))  # noqa: T201 - a CLI's output
+    backends: list[Backend] = [b for b in ("extractive", "local") if b in args.backends.split(",")]
+    data_dir = Path(tempfile.mkdtemp(prefix="byline-bench-answers-"))
+    try:
+        result = run(args.limit, args.naive, data_dir, backends)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
