@@ -3,6 +3,9 @@
     python -m benchmarks                      # full run (~25 min on 2 cores): BENCHMARKS.md,
                                               # benchmarks/results/bench-DATE.json, scaling.png
     python -m benchmarks --quick --out-dir D  # a tiny run that only proves the suite works
+    python -m benchmarks --render benchmarks/results/bench-DATE.json
+                                              # BENCHMARKS.md again from a run's JSON (after
+                                              # editing benchmarks/analysis.md), no measuring
 
 Each part runs in a process of its own (peak memory is per part, and a part's caches can't
 flatter the next one): ingest + retrieval per corpus size (`benchmarks.scale`), answers per
@@ -17,10 +20,12 @@ import argparse
 import datetime as dt
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,48 @@ def _part(module: str, args: list[str]) -> dict[str, Any]:
         return result
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def _save(path: Path, result: dict[str, Any]) -> None:
+    path.write_text(json.dumps(result, indent=2))
+
+
+def _scale(
+    args: argparse.Namespace, sizes: list[int], work: Path, progress: Callable[[list[dict[str, Any]]], None]
+) -> list[dict[str, Any]]:
+    print("ingest + retrieval: seeds", flush=True)  # noqa: T201
+    rows = [
+        _part(
+            "benchmarks.scale",
+            [
+                "--corpus-dir",
+                str(PROJECT_ROOT / "seeds"),
+                "--work",
+                str(work / "seeds"),
+                "--baseline",
+                "--queries",
+                str(args.queries),
+            ],
+        )
+    ]
+    vectors = work / "vectors.npy"
+    real = [s for s in sizes if s <= args.real_max]
+    for size in sizes:
+        print(f"ingest + retrieval: {size} chunks", flush=True)  # noqa: T201
+        extra = ["--chunks", str(size), "--work", str(work / f"s{size}"), "--queries", str(args.queries)]
+        if size <= args.baseline_max:
+            extra.append("--baseline")
+        if size in real:
+            if size == max(real):
+                extra += ["--vectors-out", str(vectors)]
+        else:
+            extra += ["--vectors-in", str(vectors)]
+        rows.append(_part("benchmarks.scale", extra))
+        progress(rows)
+    return rows
+
+
+def run(args: argparse.Namespace, checkpoint: Path) -> dict[str, Any]:
+    """Every part's result is also written to `checkpoint` as soon as it is in, so a run
+    that fails late keeps what it measured."""
     sizes = [int(s) for s in args.sizes.split(",") if s]
     parts = set(args.parts.split(","))
     result: dict[str, Any] = {
@@ -51,37 +97,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "versions": versions(),
         "quick": args.quick,
     }
-    work = Path(tempfile.mkdtemp(prefix="byline-bench-work-"))
     if "scale" in parts:
-        print("ingest + retrieval: seeds", flush=True)  # noqa: T201
-        rows = [
-            _part(
-                "benchmarks.scale",
-                [
-                    "--corpus-dir",
-                    str(PROJECT_ROOT / "seeds"),
-                    "--work",
-                    str(work / "seeds"),
-                    "--baseline",
-                    "--queries",
-                    str(args.queries),
-                ],
+        work = Path(tempfile.mkdtemp(prefix="byline-bench-work-"))
+        try:
+            result["scale"] = _scale(
+                args, sizes, work, lambda rows: _save(checkpoint, {**result, "scale": rows})
             )
-        ]
-        vectors = work / "vectors.npy"
-        real = [s for s in sizes if s <= args.real_max]
-        for size in sizes:
-            print(f"ingest + retrieval: {size} chunks", flush=True)  # noqa: T201
-            extra = ["--chunks", str(size), "--work", str(work / f"s{size}"), "--queries", str(args.queries)]
-            if size <= args.baseline_max:
-                extra.append("--baseline")
-            if size in real:
-                if size == max(real):
-                    extra += ["--vectors-out", str(vectors)]
-            else:
-                extra += ["--vectors-in", str(vectors)]
-            rows.append(_part("benchmarks.scale", extra))
-        result["scale"] = rows
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        _save(checkpoint, result)
     if "answers" in parts:
         print("answers", flush=True)  # noqa: T201
         backends = "extractive" if args.quick else "extractive,local"
@@ -89,6 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "benchmarks.answers",
             ["--limit", str(args.answer_questions), "--naive", str(args.naive), "--backends", backends],
         )
+        _save(checkpoint, result)
     if "http" in parts:
         print("HTTP under load", flush=True)  # noqa: T201
         http_args = ["--duration", str(args.http_duration), "--clients", args.clients]
@@ -117,7 +142,13 @@ def main() -> None:
     parser.add_argument("--http-duration", type=float, default=None, help="measured seconds per load run")
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: the repository (BENCHMARKS.md)")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="only re-render BENCHMARKS.md from a run")
     args = parser.parse_args()
+    out_dir = args.out_dir or PROJECT_ROOT
+    results_dir = RESULTS_DIR if args.out_dir is None else out_dir / "results"
+    if args.render:
+        _write(json.loads(args.render.read_text()), args.render, results_dir / "scaling.png", out_dir)
+        return
     if args.quick:
         args.sizes = args.sizes or "300"
         args.answer_questions = args.answer_questions or 4
@@ -130,13 +161,16 @@ def main() -> None:
     args.naive = 12 if args.naive is None else args.naive
     args.http_duration = args.http_duration or 15.0
 
-    result = run(args)
-    out_dir = args.out_dir or PROJECT_ROOT
-    results_dir = RESULTS_DIR if args.out_dir is None else out_dir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    json_path = results_dir / f"bench-{result['date']}.json"
+    json_path = results_dir / f"bench-{dt.date.today().isoformat()}.json"
+    checkpoint = json_path.with_suffix(".partial.json")
+    result = run(args, checkpoint)
     json_path.write_text(json.dumps(result, indent=2))
-    plot_path = results_dir / "scaling.png"
+    checkpoint.unlink(missing_ok=True)
+    _write(result, json_path, results_dir / "scaling.png", out_dir)
+
+
+def _write(result: dict[str, Any], json_path: Path, plot_path: Path, out_dir: Path) -> None:
     render_plot(result, plot_path)
     markdown = render_markdown(result, json_path=json_path, plot_path=plot_path, root=out_dir)
     (out_dir / "BENCHMARKS.md").write_text(markdown)
