@@ -8,6 +8,7 @@ revision changes — so stateless workers sharing one Chroma server stay in step
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +25,9 @@ from rag.types import Chunk, Hit, SearchFilters
 
 RRF_K = 60
 _REVISION_TTL_S = 1.0
+_SYNC_REBUILD_S = 0.5
+
+logger = logging.getLogger("byline.retrieval")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class _SparseIndex:
     revision: str
     chunks: list[Chunk]
     bm25: Any
+    build_s: float = 0.0
 
 
 def _stemmer() -> Any:
@@ -73,33 +78,70 @@ class HybridRetriever:
         self._sparse: _SparseIndex | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._rebuilding = False
+        self._flag_lock = threading.Lock()
 
     # --- sparse index ----------------------------------------------------------------
     def _sparse_index(self) -> _SparseIndex | None:
-        now = time.monotonic()
-        if self._sparse is not None and now - self._checked_at < _REVISION_TTL_S:
-            return self._sparse
-        revision = self._store.revision()
-        with self._lock:
-            self._checked_at = now
-            if self._sparse is not None and self._sparse.revision == revision:
-                return self._sparse
-            chunks = list(self._store.iter_chunks())
-            if not chunks:
-                self._sparse = _SparseIndex(revision, [], None)
-                return self._sparse
-            import bm25s
+        """The BM25 index for the store's current revision — or, while a rebuild that
+        takes a while runs in the background, the previous one.
 
-            tokens = bm25s.tokenize(
-                [f"{c.title}\n{c.text}" for c in chunks],
-                stopwords="en",
-                stemmer=_STEMMER,
-                show_progress=False,
-            )
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-            self._sparse = _SparseIndex(revision, chunks, bm25)
-            return self._sparse
+        Rebuilding reads every chunk back from the store (≈20 s at 100k chunks here): a
+        search right after a write must not wait for that, so only the first build and
+        rebuilds known to be quick (< `_SYNC_REBUILD_S`) happen in the caller; otherwise
+        searches keep using the previous index, whose results are at most one rebuild old
+        (vector search sees new chunks at once either way)."""
+        now = time.monotonic()
+        current = self._sparse
+        if current is not None and now - self._checked_at < _REVISION_TTL_S:
+            return current
+        revision = self._store.revision()
+        self._checked_at = now
+        if current is not None and current.revision == revision:
+            return current
+        if current is None or current.build_s < _SYNC_REBUILD_S:
+            with self._lock:
+                if self._sparse is None or self._sparse.revision != revision:
+                    self._sparse = self._build_sparse(revision)
+                return self._sparse
+        self._rebuild_in_background()
+        return current
+
+    def _rebuild_in_background(self) -> None:
+        with self._flag_lock:  # not `_lock`: a rebuild holds that for its whole length
+            if self._rebuilding:
+                return
+            self._rebuilding = True
+
+        def rebuild() -> None:
+            try:
+                with self._lock:
+                    latest = self._store.revision()
+                    if self._sparse is None or self._sparse.revision != latest:
+                        self._sparse = self._build_sparse(latest)
+            except Exception:  # the store went away: the next search retries
+                logger.warning("BM25 index rebuild failed; keeping the previous one", exc_info=True)
+            finally:
+                self._rebuilding = False
+
+        threading.Thread(target=rebuild, name="bm25-rebuild", daemon=True).start()
+
+    def _build_sparse(self, revision: str) -> _SparseIndex:
+        started = time.monotonic()
+        chunks = list(self._store.iter_chunks())
+        if not chunks:
+            return _SparseIndex(revision, [], None, time.monotonic() - started)
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [f"{c.title}\n{c.text}" for c in chunks],
+            stopwords="en",
+            stemmer=_STEMMER,
+            show_progress=False,
+        )
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        return _SparseIndex(revision, chunks, bm25, time.monotonic() - started)
 
     def _bm25(self, query: str, n: int, filters: SearchFilters | None) -> list[tuple[Chunk, float]]:
         index = self._sparse_index()

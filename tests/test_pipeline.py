@@ -4,7 +4,7 @@ real Chroma on tmp_path): follow-ups, filters, diversity, early abstention, bad 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +88,39 @@ def test_answer_carries_verified_spans_into_the_article(pipeline: Pipeline) -> N
 def test_bad_questions_are_rejected(pipeline: Pipeline, question: str) -> None:
     with pytest.raises(InvalidInput):
         pipeline.ask(question)
+
+
+def test_slow_bm25_rebuilds_run_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pipeline_factory: Callable[[Settings], Pipeline]
+) -> None:
+    """At 100k chunks a BM25 rebuild takes ≈20 s: a search right after a write must not
+    wait for it. With every rebuild counted as slow, the search after an ingest answers
+    from the previous index (the new article is found by vectors only) and the new index
+    takes over once built."""
+    import time
+
+    from rag import retrieval
+    from rag.types import Article
+
+    monkeypatch.setattr(retrieval, "_SYNC_REBUILD_S", 0.0)
+    monkeypatch.setattr(retrieval, "_REVISION_TTL_S", 0.0)
+    p = pipeline_factory(
+        Settings(data_dir=tmp_path / "data", seeds_dir=Path(__file__).resolve().parents[1] / "seeds")
+    )
+    p.ensure_seeded()
+    assert p.search("Where will Trump and Xi meet?")  # the first build: in the caller
+    before = p.retriever._sparse
+    assert before is not None and before.bm25 is not None
+    body = "Zorblatt Quintessa opened the Vexhollow aqueduct on Tuesday, the water board said."
+    p.ingestor.ingest_articles(
+        [Article(id="vexhollow", title="Vexhollow aqueduct", body=body, content_hash="h-vexhollow")]
+    )
+    hits = p.search("Zorblatt Quintessa Vexhollow aqueduct")
+    assert hits[0].chunk.article_id == "vexhollow"
+    assert hits[0].bm25_score is None  # served by the previous BM25 index, not blocked
+    deadline = time.monotonic() + 30
+    while p.retriever._sparse is before:
+        assert time.monotonic() < deadline, "the background rebuild never finished"
+        time.sleep(0.05)
+    hits = p.search("Zorblatt Quintessa Vexhollow aqueduct")
+    assert hits[0].chunk.article_id == "vexhollow" and hits[0].bm25_score
