@@ -50,19 +50,16 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _identify(request: Request, state: ServiceState) -> Principal:
-    """Who is calling, or 401 — and 429 for a client IP that keeps failing.
+def refuse_if_guessing(request: Request, state: ServiceState) -> None:
+    """429 for a client IP whose missing or wrong keys used up its bucket.
 
-    Without the 429 a client could guess keys as fast as it can send requests: the rate
-    limit below applies only once a key is known. So each missing or wrong key takes a
-    token from a bucket of the client IP's own (the same rate and burst as the public
-    limit); when it is empty the IP is refused *before* any key is compared, even a
-    right one — otherwise a refused guesser would still learn which guess was right.
+    Without it a client could guess keys as fast as it can send requests: the rate limit
+    applies only once a key is known. So each failed key takes a token from a bucket of the
+    client IP's own (the same rate and burst as the public limit); when it is empty the IP
+    is refused *before* any key is compared, even a right one — otherwise a refused
+    guesser would still learn which guess was right.
     """
-    if state.keys.open:
-        return Principal(kind="anonymous", id=f"ip:{client_ip(request)}")
-    failures = f"auth-failures:{client_ip(request)}"
-    wait_s = state.limiter.wait_s(failures)
+    wait_s = state.limiter.wait_s(_failures_bucket(request))
     if wait_s > 0:
         state.metrics.rejected.labels("rate_limited").inc()
         raise RateLimited(
@@ -70,12 +67,27 @@ def _identify(request: Request, state: ServiceState) -> Principal:
             f"wait for the Retry-After seconds, then {KEY_HINT} with a valid key",
             retry_after_s=wait_s,
         )
+
+
+def record_key_failure(request: Request, state: ServiceState) -> None:
+    state.metrics.rejected.labels("unauthorized").inc()
+    with contextlib.suppress(RateLimited):  # this one is still answered 401
+        state.limiter.check(_failures_bucket(request))
+
+
+def _failures_bucket(request: Request) -> str:
+    return f"auth-failures:{client_ip(request)}"
+
+
+def _identify(request: Request, state: ServiceState) -> Principal:
+    """Who is calling, or 401 — and 429 for a client IP that keeps failing."""
+    if state.keys.open:
+        return Principal(kind="anonymous", id=f"ip:{client_ip(request)}")
+    refuse_if_guessing(request, state)
     key = presented_key(request)
     principal = state.keys.identify(key) if key is not None else None
     if principal is None:
-        state.metrics.rejected.labels("unauthorized").inc()
-        with contextlib.suppress(RateLimited):  # this one is still answered 401
-            state.limiter.check(failures)
+        record_key_failure(request, state)
         if key is None:
             raise Unauthorized("this route needs an API key", KEY_HINT)
         raise Unauthorized("the API key is not valid", KEY_HINT)

@@ -211,6 +211,14 @@ class ChatCompletion(BaseModel):
     abstained: bool = Field(
         default=False, description="Byline extension: the articles don't hold the answer."
     )
+    backend: Backend | None = Field(
+        default=None, description="Byline extension: the backend that wrote the answer."
+    )
+    fallback_reason: str | None = Field(
+        default=None,
+        description="Byline extension: why the requested backend wasn't used (an LLM failure, the "
+        "circuit breaker); the answer then comes from the extractive backend.",
+    )
 
 
 class ModelCard(BaseModel):

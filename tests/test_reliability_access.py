@@ -646,6 +646,26 @@ def test_key_guessing_is_throttled_per_address(
     assert 'reason="rate_limited"' in metrics and not _secrets_in(metrics)
 
 
+def test_widget_check_is_no_key_oracle(tmp_path: Path) -> None:
+    """`GET /widget/check` answers every origin (CORS `*`), so it must not be a way around
+    the throttle, nor confirm admin keys (which don't belong in a page or a query string):
+    an admin key there is "not valid", failures drain the same bucket, and the 429 still
+    carries CORS and Retry-After so the widget can say "busy"."""
+    settings = make_settings(
+        tmp_path / "data", admin_keys=ADMIN, public_keys=PUBLIC, rate_limit_per_minute=120, rate_limit_burst=3
+    )
+    guesser = TestClient(create_app(settings), client=("203.0.113.9", 40000))
+    assert guesser.get("/widget/check", params={"key": PUBLIC}).status_code == 200
+    admin = guesser.get("/widget/check", params={"key": ADMIN})
+    assert admin.status_code == 401 and "allowed" not in admin.text
+    for _ in range(2):
+        assert guesser.get("/widget/check", params={"key": WRONG}).status_code == 401
+    refused = guesser.get("/widget/check", params={"key": PUBLIC})
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["access-control-allow-origin"] == "*" and int(refused.headers["retry-after"]) >= 1
+    assert guesser.get("/v1/models", headers={"X-API-Key": ADMIN}).status_code == 429  # one bucket
+
+
 # --- constant-time comparison -------------------------------------------------------------
 CONFIGURED = {"admin": ["k-admin-1", "k-admin-2-longer"], "public": ["k-pub-1", "k-pub-2"]}
 

@@ -318,6 +318,7 @@ def test_llm_fault_answers_extractively_in_time(
     chat = calls["chat"].body
     content = chat["choices"][0]["message"]["content"]
     assert chat["citations"] and not chat["abstained"] and ANSWER not in content, chat
+    _assert_fallback(chat)
 
     chunks = [data for _, data in calls["chat-stream"].events]
     assert chunks[-1] == "[DONE]" and not any("error" in c for c in chunks[:-1]), chunks[-3:]
@@ -388,6 +389,7 @@ def test_breaker_through_http(llm_services: dict[str, Service], breaker_llm: Fak
         assert asked >= 2
         assert sse.status == 200 and "circuit open" in sse.events[-1][1]["fallback_reason"]
         assert chat.status == 200 and chat.body["citations"]
+        assert "circuit open" in chat.body["fallback_reason"] and chat.body["backend"] == "extractive"
         refused = _metric(url, "byline_llm_breaker_short_circuited_total", labels)
         assert refused >= refused_before + asked + 1
 

@@ -206,6 +206,8 @@ async def chat_completions(
         usage=_usage(answer),
         citations=answer.citations,
         abstained=answer.abstained,
+        backend=answer.backend,
+        fallback_reason=answer.fallback_reason,
     )
     return JSONResponse(completion.model_dump(mode="json"))
 

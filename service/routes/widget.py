@@ -22,8 +22,8 @@ from pathlib import Path
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from service.deps import State
-from service.errors import problem_body, problem_response
+from service.deps import State, record_key_failure, refuse_if_guessing
+from service.errors import RateLimited, problem_body, problem_from_error, problem_response
 from service.keys import _parse_public, _split, normalize_origin
 from service.state import ServiceState
 
@@ -93,8 +93,16 @@ async def widget_check(
     headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
     if state.keys.open:
         return JSONResponse({"allowed": True}, headers=headers)
+    # The same throttle as every keyed route: otherwise this GET would be a free oracle
+    # for guessing keys. Only public keys count as valid here — an admin key has no place
+    # in a web page (nor in a query string, which proxies log).
+    try:
+        refuse_if_guessing(request, state)
+    except RateLimited as exc:
+        return problem_response(problem_from_error(exc), {**headers, "Retry-After": str(exc.retry_after)})
     principal = state.keys.identify(key) if key else None
-    if principal is None:
+    if principal is None or principal.kind != "public":
+        record_key_failure(request, state)
         body = problem_body(
             401,
             "Unauthorized",
