@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import peak_rss_mb, rss_mb, summary
-from benchmarks.scale_corpus import Record, queries, records, write_corpus
+from benchmarks.scale_corpus import Record, build_corpus, queries
 from rag.chunking import Chunker
 from rag.config import PROJECT_ROOT, Settings
 from rag.corpus import article_from_record, load_paths
@@ -73,20 +73,6 @@ class PrecomputedEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
-
-
-def build_corpus(target_chunks: int, out: Path, settings: Settings) -> tuple[list[Record], int]:
-    chunker = Chunker(settings)
-    taken: list[Record] = []
-    total = 0
-    for record in records():
-        article = article_from_record(json.loads(record.as_json()), record.id, "gen.jsonl")
-        total += len(chunker.chunk(article))
-        taken.append(record)
-        if total >= target_chunks:
-            break
-    write_corpus(out, taken)
-    return taken, total
 
 
 def _chunk_texts(articles: Sequence[Article], settings: Settings) -> list[str]:

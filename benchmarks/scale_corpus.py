@@ -24,6 +24,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 OUTLETS = [
     "Harbor Times",
@@ -454,10 +458,29 @@ def write_corpus(out: Path, records_: list[Record], per_file: int = 500) -> list
     return paths
 
 
-def main() -> None:
+def build_corpus(
+    target_chunks: int, out: Path, settings: Settings, seed: int = 7
+) -> tuple[list[Record], int]:
+    """The first articles of the stream that make at least `target_chunks` chunks (cut by
+    the pipeline's own chunker), written to `out`."""
     from rag.chunking import Chunker
-    from rag.config import Settings
     from rag.corpus import article_from_record
+
+    chunker = Chunker(settings)
+    taken: list[Record] = []
+    total = 0
+    for record in records(seed):
+        article = article_from_record(json.loads(record.as_json()), record.id, "gen.jsonl")
+        total += len(chunker.chunk(article))
+        taken.append(record)
+        if total >= target_chunks:
+            break
+    write_corpus(out, taken)
+    return taken, total
+
+
+def main() -> None:
+    from rag.config import Settings
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -466,16 +489,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    chunker = Chunker(Settings())
-    taken: list[Record] = []
-    total = 0
-    for record in records(args.seed):
-        article = article_from_record(json.loads(record.as_json()), record.id, "gen.jsonl")
-        total += len(chunker.chunk(article))
-        taken.append(record)
-        if total >= args.chunks:
-            break
-    write_corpus(args.out, taken)
+    taken, total = build_corpus(args.chunks, args.out, Settings(), args.seed)
     print(f"{len(taken)} articles, {total} chunks -> {args.out}")  # noqa: T201 - a CLI's output
 
 
