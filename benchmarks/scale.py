@@ -212,10 +212,11 @@ def run(
     if corpus_dir is not None:  # an existing folder (the seeds), as is
         shutil.copytree(corpus_dir, corpus)
         loaded, _ = load_paths([corpus], settings.max_file_bytes)
-        n_articles, n_chunks = len(loaded), len(_chunk_texts(loaded, settings))
+        n_articles, texts = len(loaded), _chunk_texts(loaded, settings)
     else:
-        taken, n_chunks = build_corpus(target_chunks, corpus, settings)
+        taken, texts = build_corpus(target_chunks, corpus, settings)
         n_articles = len(taken)
+    n_chunks = len(texts)
     result: dict[str, Any] = {
         "corpus": str(corpus_dir.name) if corpus_dir else "generated",
         "target_chunks": target_chunks,
@@ -230,19 +231,15 @@ def run(
 
     pipeline = Pipeline(settings)
     if vectors_in:
-        articles, _ = load_paths([corpus], settings.max_file_bytes)
-        texts = _chunk_texts(articles, settings)
         saved = np.load(vectors_in)
         saved_texts = json.loads(vectors_in.with_suffix(".texts.json").read_text())
         known = dict(zip(saved_texts, saved, strict=True))
         embedder = PrecomputedEmbedder(texts, known)
         result["synthetic_vectors"] = embedder.synthetic
         result["real_vectors"] = len(texts) - embedder.synthetic
-        del articles, texts, saved, known
+        del saved, known
         pipeline.ingestor = Ingestor(settings, embedder, pipeline.store, pipeline.chunker)
     else:
-        articles, _ = load_paths([corpus], settings.max_file_bytes)
-        texts = _chunk_texts(articles, settings)
         floor_embedder = OnnxMiniLMEmbedder(settings)
         floor_embedder.embed(texts[:16])
         t = time.perf_counter()
@@ -253,8 +250,9 @@ def run(
             vectors_out.parent.mkdir(parents=True, exist_ok=True)
             np.save(vectors_out, vectors)
             vectors_out.with_suffix(".texts.json").write_text(json.dumps(texts))
-        del floor_embedder, vectors, articles, texts
+        del floor_embedder, vectors
         pipeline.embedder.inner.embed(["warm up"])  # model load is not ingest throughput
+    del texts
     # Opening the store isn't throughput either (the llama-index run opens its client
     # before its clock starts too).
     pipeline.store.count()

@@ -460,23 +460,24 @@ def write_corpus(out: Path, records_: list[Record], per_file: int = 500) -> list
 
 def build_corpus(
     target_chunks: int, out: Path, settings: Settings, seed: int = 7
-) -> tuple[list[Record], int]:
+) -> tuple[list[Record], list[str]]:
     """The first articles of the stream that make at least `target_chunks` chunks (cut by
-    the pipeline's own chunker), written to `out`."""
+    the pipeline's own chunker), written to `out`; with those chunks' texts, so callers
+    don't load and cut the corpus again."""
     from rag.chunking import Chunker
     from rag.corpus import article_from_record
 
     chunker = Chunker(settings)
     taken: list[Record] = []
-    total = 0
+    texts: list[str] = []
     for record in records(seed):
         article = article_from_record(json.loads(record.as_json()), record.id, "gen.jsonl")
-        total += len(chunker.chunk(article))
+        texts.extend(c.text for c in chunker.chunk(article))
         taken.append(record)
-        if total >= target_chunks:
+        if len(texts) >= target_chunks:
             break
     write_corpus(out, taken)
-    return taken, total
+    return taken, texts
 
 
 def main() -> None:
@@ -489,8 +490,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    taken, total = build_corpus(args.chunks, args.out, Settings(), args.seed)
-    print(f"{len(taken)} articles, {total} chunks -> {args.out}")  # noqa: T201 - a CLI's output
+    taken, texts = build_corpus(args.chunks, args.out, Settings(), args.seed)
+    print(f"{len(taken)} articles, {len(texts)} chunks -> {args.out}")  # noqa: T201 - a CLI's output
 
 
 if __name__ == "__main__":
