@@ -7,7 +7,7 @@ Three ways to get answers, one shape of result (`Row`):
 
 Each finished answer is cached as a JSON file keyed by question id, question text and a
 hash of everything that can change an answer (pipeline, backend, answer-relevant
-settings, today's date, the source code of `rag/`, the stored corpus), so a re-run after a
+settings, the source code of `rag/`, the stored corpus), so a re-run after a
 crash continues where it stopped, and a code or corpus change never reuses stale answers.
 Errors are never cached: a re-run retries them. Scores are recomputed from answers every
 time, so editing the gold set's accept strings needs no re-run.
@@ -200,14 +200,11 @@ _NEUTRAL_SETTINGS = {
     "llm_timeout_s",
     "llm_max_retries",
     "max_file_bytes",
-    "today",
 }
 
 
 def settings_fingerprint(settings: Settings) -> dict[str, Any]:
-    data = settings.model_dump(mode="json", exclude=_NEUTRAL_SETTINGS)
-    data["today"] = settings.today_date().isoformat()
-    return data
+    return settings.model_dump(mode="json", exclude=_NEUTRAL_SETTINGS)
 
 
 # --- answerers --------------------------------------------------------------------------------

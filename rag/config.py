@@ -8,7 +8,6 @@ names too, so an existing shell set-up just works.
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -92,7 +91,6 @@ class Settings(BaseSettings):
     )
     local_n_ctx: int = Field(default=4096, ge=512)
     local_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    today: date | None = Field(default=None, description="Override today's date (tests).")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -114,9 +112,6 @@ class Settings(BaseSettings):
         if self.llm_backend != "auto":
             return self.llm_backend
         return "openai" if self.openai_api_key or self.openai_base_url else "local"
-
-    def today_date(self) -> date:
-        return self.today or date.today()
 
     # --- HTTP service (`byline serve`) ---------------------------------------------
     admin_keys: SecretStr | None = Field(

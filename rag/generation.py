@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 import time
@@ -27,11 +26,9 @@ class Generator(Protocol):
     @property
     def backend(self) -> Backend: ...
 
-    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft: ...
+    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft: ...
 
-    def stream(
-        self, context: Context, today: dt.date, history: list[Turn] | None = None
-    ) -> Iterator[str]: ...
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]: ...
 
 
 class CircuitBreaker:
@@ -182,21 +179,21 @@ class OpenAIChatGenerator:
                     raise
                 time.sleep(backoff)
 
-    def _request(self, context: Context, today: dt.date, history: list[Turn] | None) -> dict[str, Any]:
+    def _request(self, context: Context, history: list[Turn] | None) -> dict[str, Any]:
         return {
             "model": self._model,
-            "messages": build_messages(context, today, history),
+            "messages": build_messages(context, history),
             "temperature": 0.0,
             "max_tokens": self._settings.max_answer_tokens,
         }
 
-    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:
+    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft:
         import openai
 
         self.breaker.before_call()
         started = time.perf_counter()
         try:
-            response = self._create(self._request(context, today, history))
+            response = self._create(self._request(context, history))
             text = response.choices[0].message.content or ""
         except openai.OpenAIError as exc:
             self.breaker.record_failure()
@@ -217,10 +214,10 @@ class OpenAIChatGenerator:
             time_to_first_token_s=time.perf_counter() - started,
         )
 
-    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]:
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]:
         import openai
 
-        request = self._request(context, today, history)
+        request = self._request(context, history)
         self.last_usage = (0, 0)
         self.breaker.before_call()
         verdict = False
@@ -329,8 +326,8 @@ class ExtractiveGenerator:
                 ranked.append((score, p.n, s.text))
         return sorted(ranked, reverse=True)
 
-    def generate(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Draft:
-        del today, history
+    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft:
+        del history
         started = time.perf_counter()
         ranked = self._ranked(context)
         if not ranked:
@@ -347,8 +344,8 @@ class ExtractiveGenerator:
             text=" ".join(parts), backend=self.backend, time_to_first_token_s=time.perf_counter() - started
         )
 
-    def stream(self, context: Context, today: dt.date, history: list[Turn] | None = None) -> Iterator[str]:
-        yield self.generate(context, today, history).text
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]:
+        yield self.generate(context, history).text
 
 
 def build_generator(

@@ -225,13 +225,12 @@ class Pipeline:
     def _draft(
         self, context: Context, backend: Backend, history: list[Turn]
     ) -> Gen[StreamEvent, None, Draft]:
-        today = self.settings.today_date()
         generator = self.generator(backend)
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
         try:
-            for piece in generator.stream(context, today, history):
+            for piece in generator.stream(context, history):
                 if first is None:
                     first = time.perf_counter() - started
                 pieces.append(piece)
@@ -241,7 +240,7 @@ class Pipeline:
         except (GenerationFailed, ModelUnavailable) as exc:
             if backend == "extractive":
                 raise
-            fallback = self.generator("extractive").generate(context, today, history)
+            fallback = self.generator("extractive").generate(context, history)
             reason = f"{backend} backend failed ({exc.message}); answered extractively"
             if pieces:
                 yield StreamEvent(kind="delta", delta="\n\n")

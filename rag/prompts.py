@@ -38,9 +38,9 @@ def format_passage(p: Passage) -> str:
     return f"[{p.n}] ({meta}) {text}" if meta else f"[{p.n}] {text}"
 
 
-def build_messages(
-    context: Context, today: dt.date, history: list[Turn] | None = None
-) -> list[dict[str, str]]:
+def build_messages(context: Context, history: list[Turn] | None = None) -> list[dict[str, str]]:
+    """No "today" line: relative dates are resolved in code against each article's own
+    date, and a prompt that changes with the calendar makes the greedy answer change too."""
     sources = "\n".join(format_passage(p) for p in context.passages)
     earlier = ""
     if history:
@@ -48,7 +48,7 @@ def build_messages(
         if last_user:
             earlier = f"Earlier question: {last_user[0]}\n"
     user = (
-        f"Today is {today.isoformat()}.\nSources:\n{sources}\n\n"
+        f"Sources:\n{sources}\n\n"
         f"{earlier}Question: {context.question}\nAnswer:"
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

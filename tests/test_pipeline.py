@@ -21,7 +21,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         data_dir=tmp_path_factory.mktemp("data"),
         seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
         llm_backend="extractive",
-        today=dt.date(2026, 11, 23),
     )
     p = Pipeline(settings)
     p.ensure_seeded()

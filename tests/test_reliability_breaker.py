@@ -174,16 +174,15 @@ def test_non_streaming_generate_uses_the_breaker(pipeline: Pipeline) -> None:
     _Upstream.healthy = False
     _Upstream.count = 0
     context = pipeline._prepare(QUESTION, None, None, None, "openai")[2]
-    today = pipeline.settings.today_date()
     for _ in range(FAILURES):
         with pytest.raises(GenerationFailed, match="LLM request failed"):
-            generator.generate(context, today)
+            generator.generate(context)
     with pytest.raises(GenerationFailed, match="circuit open"):
-        generator.generate(context, today)
+        generator.generate(context)
     assert _Upstream.count == FAILURES
     _Upstream.healthy = True
     _half_open(breaker)
-    assert generator.generate(context, today).text == ANSWER
+    assert generator.generate(context).text == ANSWER
     assert breaker.state == "closed"
     assert _Upstream.count == FAILURES + 1
 

@@ -1,0 +1,50 @@
+"""The prompt is a pure function of the passages and the question: nothing in it depends
+on the day it is built, so a greedy answer (and every test and gate on it) is the same
+whatever the calendar says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from rag.prompts import build_messages
+from rag.types import Context, Passage, Span, Turn
+
+
+def _context(date: dt.date | None) -> Context:
+    text = "White House press secretary Karoline Leavitt told reporters Thursday that Trump will meet Xi."
+    passage = Passage(
+        n=1,
+        article_id="a",
+        title="t",
+        date=date,
+        source="Outlet",
+        text=text,
+        start=0,
+        end=len(text),
+        relevance=0.8,
+        sentences=[Span(start=0, end=len(text), text=text)],
+    )
+    return Context(question="Who confirmed the meeting?", passages=[passage], best_relevance=0.8)
+
+
+def _prompt_text(context: Context, history: list[Turn] | None = None) -> str:
+    return "\n".join(m["content"] for m in build_messages(context, history))
+
+
+def test_undated_sources_give_a_prompt_without_any_date() -> None:
+    text = _prompt_text(_context(None))
+    assert not re.search(r"\b(19|20)\d\d\b", text), text
+    assert str(dt.date.today().year) not in text
+
+
+def test_only_the_article_date_appears_and_relative_days_are_resolved_against_it() -> None:
+    text = _prompt_text(_context(dt.date(2025, 10, 24)))
+    years = set(re.findall(r"\b(?:19|20)\d\d\b", text))
+    assert years == {"2025"}, text
+    assert "Thursday (Oct 23, 2025)" in text
+
+
+def test_same_inputs_same_prompt() -> None:
+    history = [Turn(role="user", content="Where will they meet?"), Turn(role="assistant", content="Busan [1].")]
+    assert build_messages(_context(None), history) == build_messages(_context(None), history)
