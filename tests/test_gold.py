@@ -1,7 +1,12 @@
-"""Structural and grounding checks for the evaluation gold set (eval/gold/qa.jsonl)."""
+"""Structural and grounding checks for the evaluation gold set (eval/gold/qa.jsonl).
+
+eval/gold/README.md describes the fields, the frozen dev/test split and how the reader-worded
+"r" questions were written; these tests hold the file to it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from functools import cache
@@ -10,14 +15,15 @@ from typing import Any
 
 import pytest
 
+from eval.goldcheck import longest_shared_run
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_PATH = ROOT / "eval" / "gold" / "qa.jsonl"
 SEEDS_DIR = ROOT / "seeds"
 
-REQUIRED_FIELDS = frozenset(
-    {"id", "question", "answer", "accept", "sources", "evidence", "type"}
-)
-OPTIONAL_FIELDS = frozenset({"notes"})
+REQUIRED_FIELDS = frozenset({"id", "question", "answer", "accept", "sources", "evidence", "type", "split"})
+OPTIONAL_FIELDS = frozenset({"notes", "sides"})
+SPLITS = ("dev", "test")
 ALLOWED_TYPES = frozenset(
     {
         "single",
@@ -27,13 +33,33 @@ ALLOWED_TYPES = frozenset(
         "numeric",
         "unanswerable",
         "adversarial",
+        "false_premise",
     }
 )
-MIN_QUESTIONS = 60
+MIN_QUESTIONS = 170
 
-_QUOTE_TABLE = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
-)
+# Reader-worded questions (ids "r..."): how many of each type at least, and the longest run
+# of consecutive words a question may share with a seed article (exclusive).
+MIN_READER_QUESTIONS = 90
+MIN_READER_PER_TYPE = {
+    "single": 20,
+    "multi": 10,
+    "temporal": 10,
+    "numeric": 10,
+    "conflict": 6,
+    "false_premise": 12,
+    "unanswerable": 12,
+    "adversarial": 2,
+}
+MAX_SHARED_RUN = 4
+
+# The dev/test split is fixed once and never changed: sha256 over the sorted "id:split"
+# lines of the items that existed when it was drawn (q001-q078, r001-r103). Items added
+# later get a split of their own and leave this digest alone.
+FROZEN_IDS = tuple(f"q{n:03d}" for n in range(1, 79)) + tuple(f"r{n:03d}" for n in range(1, 104))
+FROZEN_SPLIT_SHA256 = "18bb9078e341784c371ccc8e52cc68d1e6b4ad368e04e6e43a0fe8414a70b951"
+
+_QUOTE_TABLE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def normalise(text: str) -> str:
@@ -54,13 +80,15 @@ def _items() -> tuple[dict[str, Any], ...]:
 
 @cache
 def _seed_texts() -> dict[str, str]:
-    return {
-        p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS_DIR.glob("*.txt"))
-    }
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS_DIR.glob("*.txt"))}
 
 
 def _item_ids() -> list[str]:
     return [str(item.get("id", f"line{i}")) for i, item in enumerate(_items(), 1)]
+
+
+def _reader_items() -> tuple[dict[str, Any], ...]:
+    return tuple(item for item in _items() if str(item.get("id", "")).startswith("r"))
 
 
 def test_gold_file_exists() -> None:
@@ -101,18 +129,16 @@ def test_fields_and_types(item: dict[str, Any]) -> None:
     extra = keys - REQUIRED_FIELDS - OPTIONAL_FIELDS
     assert not extra, f"unexpected fields: {sorted(extra)}"
     for field in ("id", "question", "answer", "type"):
-        assert isinstance(item[field], str) and item[field].strip(), (
-            f"{field} must be a string"
-        )
+        assert isinstance(item[field], str) and item[field].strip(), f"{field} must be a string"
     for field in ("accept", "sources", "evidence"):
         value = item[field]
         assert isinstance(value, list), f"{field} must be a list"
-        assert all(isinstance(v, str) and v.strip() for v in value), (
-            f"{field} has a bad entry"
-        )
+        assert all(isinstance(v, str) and v.strip() for v in value), f"{field} has a bad entry"
     if "notes" in item:
         assert isinstance(item["notes"], str)
     assert item["type"] in ALLOWED_TYPES
+    assert item["split"] in SPLITS, f"split must be one of {SPLITS}"
+    assert re.fullmatch(r"[qr]\d{3}", item["id"]), "ids are q### (original) or r### (reader-worded)"
 
 
 @pytest.mark.parametrize("item", _items(), ids=_item_ids())
@@ -127,9 +153,7 @@ def test_evidence_is_verbatim(item: dict[str, Any]) -> None:
     seeds = _seed_texts()
     texts = [seeds[s] for s in item["sources"] if s in seeds]
     for quote in item["evidence"]:
-        assert any(quote in text for text in texts), (
-            f"evidence not found verbatim: {quote!r}"
-        )
+        assert any(quote in text for text in texts), f"evidence not found verbatim: {quote!r}"
 
 
 @pytest.mark.parametrize("item", _items(), ids=_item_ids())
@@ -146,6 +170,73 @@ def test_answerability_contract(item: dict[str, Any]) -> None:
     assert any(normalise(a) in answer for a in item["accept"]), (
         "reference answer contains none of its accept strings"
     )
+
+
+@pytest.mark.parametrize("item", _items(), ids=_item_ids())
+def test_sides(item: dict[str, Any]) -> None:
+    """`sides`: only on conflict items; >= 2 distinct values, each one found in the item's
+    evidence or source texts and in its reference answer, none contained in another (or an
+    answer giving one side would count as giving both)."""
+    if "sides" not in item:
+        return
+    assert item["type"] == "conflict", "sides only belong on conflict items"
+    sides = item["sides"]
+    assert isinstance(sides, list) and len(sides) >= 2, "sides needs at least two values"
+    assert all(isinstance(s, str) and s.strip() for s in sides), "sides has a bad entry"
+    normalised = [normalise(s) for s in sides]
+    assert len(set(normalised)) == len(normalised), "sides repeat"
+    for a in normalised:
+        assert not any(a != b and a in b for b in normalised), f"side {a!r} is inside another side"
+    seeds = _seed_texts()
+    haystack = [normalise(e) for e in item["evidence"]] + [
+        normalise(seeds[s]) for s in item["sources"] if s in seeds
+    ]
+    answer = normalise(item["answer"])
+    for side in normalised:
+        assert any(side in text for text in haystack), f"side {side!r} not in evidence or sources"
+        assert side in answer, f"reference answer does not report side {side!r}"
+
+
+def test_every_split_has_every_type() -> None:
+    for split in SPLITS:
+        present = {item["type"] for item in _items() if item["split"] == split}
+        assert present == ALLOWED_TYPES, f"{split} lacks {sorted(ALLOWED_TYPES - present)}"
+
+
+def test_splits_are_balanced_per_type() -> None:
+    for type_ in sorted(ALLOWED_TYPES):
+        counts = [sum(1 for i in _items() if i["type"] == type_ and i["split"] == s) for s in SPLITS]
+        assert abs(counts[0] - counts[1]) <= 1, f"{type_}: dev/test = {counts}"
+
+
+def test_frozen_split_unchanged() -> None:
+    by_id = {item["id"]: item["split"] for item in _items()}
+    missing = [i for i in FROZEN_IDS if i not in by_id]
+    assert not missing, f"frozen items removed: {missing}"
+    lines = "\n".join(f"{i}:{by_id[i]}" for i in sorted(FROZEN_IDS))
+    digest = hashlib.sha256(lines.encode()).hexdigest()
+    assert digest == FROZEN_SPLIT_SHA256, "the dev/test split of existing items changed"
+
+
+def test_reader_question_counts() -> None:
+    reader = _reader_items()
+    assert len(reader) >= MIN_READER_QUESTIONS
+    for type_, minimum in MIN_READER_PER_TYPE.items():
+        count = sum(1 for item in reader if item["type"] == type_)
+        assert count >= minimum, f"only {count} reader-worded {type_} questions"
+
+
+@pytest.mark.parametrize("item", _reader_items(), ids=[i["id"] for i in _reader_items()])
+def test_reader_question_avoids_article_wording(item: dict[str, Any]) -> None:
+    length, run = longest_shared_run(item["question"], _seed_texts().values())
+    assert length < MAX_SHARED_RUN, f"shares {length} consecutive words with an article: {run!r}"
+
+
+def test_longest_shared_run() -> None:
+    texts = ["The Cat sat on the mat.", "A dog’s day"]
+    assert longest_shared_run("the cat, SAT on a mat", texts) == (4, "the cat sat on")
+    assert longest_shared_run("one dog's day out", texts) == (2, "dogs day")
+    assert longest_shared_run("nothing shared", texts) == (0, "")
 
 
 def test_normalise_helper() -> None:
