@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from eval.goldcheck import longest_shared_run
+from eval.goldcheck import longest_shared_run, overlap_rows, render
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_PATH = ROOT / "eval" / "gold" / "qa.jsonl"
@@ -230,6 +230,13 @@ def test_reader_question_counts() -> None:
 def test_reader_question_avoids_article_wording(item: dict[str, Any]) -> None:
     length, run = longest_shared_run(item["question"], _seed_texts().values())
     assert length < MAX_SHARED_RUN, f"shares {length} consecutive words with an article: {run!r}"
+
+
+def test_overlap_report_is_current() -> None:
+    """eval/gold/overlap.md is the output of `python -m eval.goldcheck` for the current file."""
+    expected = render(overlap_rows(GOLD_PATH, SEEDS_DIR), "python -m eval.goldcheck")
+    actual = (GOLD_PATH.parent / "overlap.md").read_text(encoding="utf-8")
+    assert actual == expected, "regenerate: python -m eval.goldcheck > eval/gold/overlap.md"
 
 
 def test_longest_shared_run() -> None:
