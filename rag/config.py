@@ -70,8 +70,11 @@ class Settings(BaseSettings):
     min_relevance: float = Field(
         default=0.30, description="Below this best question-passage cosine, abstain."
     )
-    extractive_min_score: float = Field(
-        default=0.5, description="The extractive backend abstains below this sentence score."
+    quote_min_score: float = Field(
+        default=0.5,
+        description="A source sentence scoring at least this (context score) answers the question well "
+        "enough to be quoted: the extractive backend abstains below it, and an LLM answer that did not "
+        "hold up is replaced by the quote above it.",
     )
 
     # --- generation ----------------------------------------------------------------

@@ -19,29 +19,13 @@ import numpy as np
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.retrieval import content_terms
+from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap
 from rag.types import Chunk, Context, Hit, Passage, Span
 
 _ANAPHORA = re.compile(
     r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
     r"The (official|president|minister|spokesperson|two))\b"
 )
-_WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
-    (
-        re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
-        re.compile(
-            r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b"
-        ),
-    ),
-    (
-        re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I),
-        re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I),
-    ),
-    (re.compile(r"\b(where|which city|what city|which country)\b", re.I), re.compile(r"\bin [A-Z][a-z]+")),
-    (re.compile(r"\bwho\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
-]
-
-
 _SPLIT_QUESTION = re.compile(
     r",?\s+(?:and|but)\s+(?=(?:(?:on|in|at|by|for|from|to|since|until)\s+)?"
     r"(?:what|when|where|who|whom|which|how|why|is|are|did|does|was|were)\b)",
@@ -69,29 +53,6 @@ class ScoredSentence:
     score: float
     vector: np.ndarray
     part_scores: tuple[float, ...] = ()
-
-
-def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
-    """Share of the question's content words the text contains."""
-    if not question_terms:
-        return 0.0
-    have = set(content_terms(text))
-    wanted = set(question_terms)
-    return len(wanted & have) / len(wanted)
-
-
-def is_heading(text: str) -> bool:
-    stripped = text.strip()
-    ends_like_sentence = stripped.endswith((".", "!", "?", '"', "”", "’"))
-    return len(stripped) < 25 or (len(stripped) < 80 and not ends_like_sentence)
-
-
-def cue_bonus(question: str, sentence: str) -> float:
-    """A small push toward sentences holding the kind of thing asked for."""
-    for asks, holds in _WH_CUES:
-        if asks.search(question):
-            return 0.05 if holds.search(sentence) else 0.0
-    return 0.0
 
 
 def _best_for_part(scored: Sequence[ScoredSentence], part: int) -> ScoredSentence:

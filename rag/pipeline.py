@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from rag.abstention import AbstentionPolicy
 from rag.chunking import Chunker
-from rag.citations import Verifier, is_model_abstention
+from rag.citations import Verifier
 from rag.config import Settings
 from rag.context import ContextBuilder
 from rag.embedding import CachedEmbedder, build_embedder
@@ -24,8 +25,9 @@ from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavail
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
 from rag.ingest import Ingestor, ProgressFn
 from rag.prompts import ABSTAIN_TEXT
-from rag.retrieval import HybridRetriever, content_terms
+from rag.retrieval import HybridRetriever
 from rag.store import ChromaStore
+from rag.text import content_terms
 from rag.types import Answer, Backend, Context, Draft, Hit, IngestReport, SearchFilters, Timings, Turn
 
 _FOLLOW_UP = re.compile(
@@ -69,6 +71,7 @@ class Pipeline:
         self.retriever = HybridRetriever(settings, self.embedder, self.store)
         self.context_builder = ContextBuilder(settings, self.embedder)
         self.verifier = Verifier(self.embedder)
+        self.policy = AbstentionPolicy(settings)
         self._local_server = LocalServer(settings)
         self._generators: dict[Backend, Generator] = {}
         self._lock = threading.Lock()
@@ -143,13 +146,6 @@ class Pipeline:
         context = context.model_copy(update={"question": question, "standalone_question": standalone})
         return standalone, hits, context, time.perf_counter() - started
 
-    def _abstain_early(self, context: Context) -> str | None:
-        if not context.passages:
-            return "no article passage matches the question"
-        if context.best_relevance < self.settings.min_relevance:
-            return f"the closest passage is only weakly related (similarity {context.best_relevance:.2f})"
-        return None
-
     def ask(
         self,
         question: str,
@@ -184,7 +180,7 @@ class Pipeline:
         standalone, hits, context, retrieve_s = self._prepare(question, history, top_k, filters, chosen)
         yield StreamEvent(kind="sources", context=context)
 
-        early = self._abstain_early(context)
+        early = self.policy.before_generation(context)
         gen_started = time.perf_counter()
         if early:
             draft = Draft(text=ABSTAIN_TEXT, backend=chosen)
@@ -194,18 +190,29 @@ class Pipeline:
 
         verify_started = time.perf_counter()
         verified = self.verifier.verify(draft.text, context)
-        reason = early or verified.abstain_reason
-        if early is None and is_model_abstention(draft.text):
-            reason = "the model found no answer in the sources"
+        reason = early
+        if early is None:
+            decision = self.policy.after_verification(
+                context, verified, can_quote=draft.backend != "extractive"
+            )
+            if decision.quote_instead:
+                # The draft's claims stay on record (removed) beside the quote's.
+                quoted = self.generator("extractive").generate(context, list(history or []))
+                removed = verified.claims
+                verified = self.verifier.verify(quoted.text, context)
+                verified = replace(verified, claims=[*removed, *verified.claims])
+                if verified.empty:
+                    decision = self.policy.after_verification(context, verified, can_quote=False)
+            reason = decision.reason if decision.abstain else None
         verify_s = time.perf_counter() - verify_started
         answer = Answer(
             question=question,
             standalone_question=standalone,
-            text=verified.text,
-            citations=verified.citations,
-            abstained=verified.abstained or early is not None,
-            abstain_reason=reason if (verified.abstained or early) else None,
-            conflicts=verified.conflicts,
+            text=ABSTAIN_TEXT if reason else verified.text,
+            citations=[] if reason else verified.citations,
+            abstained=reason is not None,
+            abstain_reason=reason,
+            conflicts=[] if reason else verified.conflicts,
             claims=verified.claims,
             backend=draft.backend,
             fallback_reason=draft.fallback_reason,

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.store import VectorStore
+from rag.text import STEMMER
 from rag.types import Chunk, Hit, SearchFilters
 
 RRF_K = 60
@@ -36,26 +36,6 @@ class _SparseIndex:
     chunks: list[Chunk]
     bm25: Any
     build_s: float = 0.0
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=16384)
-def content_terms(text: str) -> tuple[str, ...]:
-    """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores.
-    Cached: context selection and verification ask for the same sentences' terms again
-    and again (every claim against every passage)."""
-    import bm25s
-
-    tokens = bm25s.tokenize([text], stopwords="en", stemmer=_STEMMER, show_progress=False, return_ids=False)
-    return tuple(tokens[0]) if tokens else ()
-
-
-_STEMMER = _stemmer()
 
 
 def _passes(chunk: Chunk, filters: SearchFilters | None) -> bool:
@@ -136,7 +116,7 @@ class HybridRetriever:
         tokens = bm25s.tokenize(
             [f"{c.title}\n{c.text}" for c in chunks],
             stopwords="en",
-            stemmer=_STEMMER,
+            stemmer=STEMMER,
             show_progress=False,
         )
         bm25 = bm25s.BM25()
@@ -149,7 +129,7 @@ class HybridRetriever:
             return []
         import bm25s
 
-        query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=_STEMMER, show_progress=False)
+        query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=STEMMER, show_progress=False)
         if not query_tokens.vocab:
             return []
         k = min(len(index.chunks), max(n * 4, n) if filters else n)

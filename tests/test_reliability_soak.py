@@ -61,7 +61,7 @@ import pytest
 
 from benchmarks.loadgen import synthetic_vocabulary
 from rag.config import Settings
-from rag.retrieval import content_terms
+from rag.text import content_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 # Read at import: the autouse fixture in conftest.py clears BYLINE_* from the environment.

@@ -1,0 +1,62 @@
+"""The one place that decides whether Byline answers or says "The articles don't say."
+
+The small local model is a poor judge of answerability: pushed to answer it invents
+(a list of items, a precise duration no source gives); told to abstain when unsure it
+abstains on a third of the questions whose answer sits in its prompt in other words. So
+the model's own "I don't know" is one signal among checkable ones:
+
+- before generation: no passage at all, or nothing even weakly related (cosine below
+  `min_relevance`) → abstain without asking the model;
+- after verification: at least one answer sentence supported by the passage it cites →
+  answer (the verifier has already removed what nothing supports);
+- nothing held up (the model abstained, hedged, or every sentence was removed): if the
+  best source sentence answers the question strongly (its context score, which combines
+  embedding similarity, the question's words it contains and a question-type cue, is at
+  least `quote_min_score`) → answer by quoting it (the extractive answer), else abstain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.citations import Verified
+from rag.config import Settings
+from rag.types import Context
+
+
+@dataclass(frozen=True)
+class Decision:
+    abstain: bool
+    reason: str | None = None
+    quote_instead: bool = False
+
+
+def best_sentence_score(context: Context) -> float:
+    scores = [s.score for p in context.passages for s in p.sentences if s.score is not None]
+    return max(scores, default=0.0)
+
+
+class AbstentionPolicy:
+    def __init__(self, settings: Settings) -> None:
+        self._min_relevance = settings.min_relevance
+        self._quote_min_score = settings.quote_min_score
+
+    def before_generation(self, context: Context) -> str | None:
+        """Why to abstain without asking a model, or None."""
+        if not context.passages:
+            return "no article passage matches the question"
+        if context.best_relevance < self._min_relevance:
+            return f"the closest passage is only weakly related (similarity {context.best_relevance:.2f})"
+        return None
+
+    def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
+        """`can_quote`: whether quoting the best sentence is still an option (not when the
+        verified text already is the extractive answer)."""
+        if not verified.empty:
+            return Decision(abstain=False)
+        strength = best_sentence_score(context)
+        if can_quote and strength >= self._quote_min_score:
+            return Decision(abstain=False, quote_instead=True)
+        if verified.model_abstained:
+            return Decision(abstain=True, reason="the model found no answer in the sources")
+        return Decision(abstain=True, reason="no sentence of the draft answer was supported by the sources")

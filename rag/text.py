@@ -1,0 +1,185 @@
+"""Text helpers shared by several stages: content words, numbers, citation markers, and
+the clean-up of an answer sentence once its markers are taken out.
+
+They live here, not in the first stage that needed them, so retrieval, context selection,
+generation and verification agree on what a "content word" or a "number" is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+STEMMER = _stemmer()
+
+
+@lru_cache(maxsize=16384)
+def content_terms(text: str) -> tuple[str, ...]:
+    """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores.
+    Cached: context selection and verification ask for the same sentences' terms again
+    and again (every claim against every passage)."""
+    import bm25s
+
+    tokens = bm25s.tokenize([text], stopwords="en", stemmer=STEMMER, show_progress=False, return_ids=False)
+    return tuple(tokens[0]) if tokens else ()
+
+
+def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
+    """Share of the question's content words the text contains."""
+    if not question_terms:
+        return 0.0
+    have = set(content_terms(text))
+    wanted = set(question_terms)
+    return len(wanted & have) / len(wanted)
+
+
+# --- question-type cues ------------------------------------------------------------------
+_WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (
+        re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
+        re.compile(
+            r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b"
+        ),
+    ),
+    (
+        re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I),
+        re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I),
+    ),
+    (re.compile(r"\b(where|which city|what city|which country)\b", re.I), re.compile(r"\bin [A-Z][a-z]+")),
+    (re.compile(r"\bwho\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+]
+
+
+def cue_bonus(question: str, sentence: str) -> float:
+    """A small push toward sentences holding the kind of thing asked for."""
+    for asks, holds in _WH_CUES:
+        if asks.search(question):
+            return 0.05 if holds.search(sentence) else 0.0
+    return 0.0
+
+
+def is_heading(text: str) -> bool:
+    stripped = text.strip()
+    ends_like_sentence = stripped.endswith((".", "!", "?", '"', "”", "’"))
+    return len(stripped) < 25 or (len(stripped) < 80 and not ends_like_sentence)
+
+
+# --- numbers ------------------------------------------------------------------------------
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER_WORDS = {
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "twenty": "20",
+    "hundred": "100",
+}
+
+
+def numbers_in(text: str) -> set[str]:
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in NUMBER_WORDS:
+            found.add(NUMBER_WORDS[word])
+    return found
+
+
+# --- citation markers ---------------------------------------------------------------------
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKER_RUN = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+_MARKER_LIST = re.compile(r"\s*\[\d+\](?:\s*(?:,|and|&)\s*\[\d+\])+")
+
+
+def parse_markers(text: str) -> list[int]:
+    out: list[int] = []
+    for m in _MARKER.finditer(text):
+        out.extend(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1)))
+    return out
+
+
+def strip_markers(text: str) -> str:
+    text = _MARKER_LIST.sub("", text)
+    text = _MARKER_RUN.sub("", text)
+    text = re.sub(r",(\s*,)+", ",", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip()
+
+
+# --- answer sentences without their references --------------------------------------------
+# A reference to a numbered source as the model writes it: "[1]", "[1][2]", "source [2]",
+# "the passage [1] and [3]".
+_REF = (
+    r"(?:the\s+)?(?:(?:numbered\s+)?(?:sources?|passages?|articles?|quotes?|reports?|statements?)\s*)?"
+    r"\[\d+(?:\s*[,;]\s*\d+)*\](?:\s*(?:,|and|&)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
+)
+_VERB = (
+    r"(?:states?|says?|said|mentions?|mentioned|reports?|reported|notes?|noted|confirms?|confirmed|"
+    r"indicates?|shows?|explains?|adds?|suggests?)"
+)
+_META_PREFIX = re.compile(
+    # "[1] states that X", "Source [2] says X", "The sources indicate that X"
+    rf"^\s*(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+)?(?:sources?|passages?|articles?)"
+    rf"(?:\s+provided)?)\s+(?:also\s+)?{_VERB}\s+(?:that\s+)?",
+    re.I,
+)
+_LEAD_REF = re.compile(
+    # "According to [1], X", "In [1], X", "As stated in source [2], X", "Based on the provided sources, X"
+    rf"^\s*(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|explained)\s+)?"
+    rf"(?:according\s+to|based\s+on|in|from|per)\s+(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+)?"
+    rf"(?:sources?|passages?|articles?|information)(?:\s+provided)?)\s*,\s*",
+    re.I,
+)
+_TRAILING_REF = re.compile(
+    # "X, as stated in [1]." / "X (see [2])" / "X, according to source [3]"
+    rf"\s*[,(]?\s*(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|quoted|indicated|explained)\s+"
+    rf"(?:in|by)|according\s+to|see|per|from)\s+{_REF}\s*\)?",
+    re.I,
+)
+_INNER_REF = re.compile(
+    rf"\b(?:in|from|by|per)\s+{_REF}\s*,?\s*(?:where|which\s+{_VERB}(?:\s+that)?)?\s*", re.I
+)
+_META_SENTENCE = re.compile(
+    # Filler about the sources rather than the news: "This can be inferred from …", "This
+    # is stated in [2], where …" (its content, if any, follows "where"/"which says").
+    r"^\s*(?:this|that|it|these|the answer)\s+(?:information\s+)?"
+    r"(?:is|was|are|can\s+be|could\s+be|may\s+be)\s+"
+    r"(?:also\s+)?(?:stated|mentioned|seen|inferred|found|confirmed|shown|supported|evident|deduced|"
+    r"concluded|indicated|reflected|derived|based)\b",
+    re.I,
+)
+
+
+def clean_claim(sentence: str) -> str:
+    """One answer sentence as a reader should see it: markers out, and the phrases that
+    only pointed at a marker ("According to [1], …", "[2] states that …", "…, as stated in
+    [3]") out with them, so nothing is left dangling ("In, Trump said …"). A sentence that
+    only talks about the sources ("This can be inferred from …") becomes empty."""
+    text = sentence.strip()
+    if _META_SENTENCE.match(text):
+        # Keep what follows "…, where X" / "…, which states that X": that part is news.
+        tail = re.search(rf"\b(?:where|which\s+{_VERB}(?:\s+that)?|that)\s+(?=[A-Z\"“])", text)
+        text = text[tail.end() :] if tail else ""
+    text = _META_PREFIX.sub("", text)
+    text = _LEAD_REF.sub("", text)
+    text = _TRAILING_REF.sub("", text)
+    text = _INNER_REF.sub("", text) if re.match(rf"^\s*(?:in|from)\s+{_REF}", text, re.I) else text
+    text = strip_markers(text)
+    text = re.sub(r"\(\s*\)", "", text)
+    text = re.sub(r"\s{2,}", " ", text).strip(" ,;:")
+    if not re.search(r"[A-Za-z0-9]", text):
+        return ""
+    return text[:1].upper() + text[1:]
