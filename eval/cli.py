@@ -1,9 +1,9 @@
 """`byline eval`: run the gold set, write the reports, and gate CI.
 
-Exit codes: 0 ok; 1 a `--fail-under` gate failed, every question errored, or the run
-could not start (store busy, endpoint down); 2 bad usage (unknown backend or metric,
-unreadable gold or comparison file). Registered in `rag.cli` as
-``app.command("eval")(eval_command)``.
+Exit codes: 0 ok; 1 a `--fail-under` or `--fail-over` gate failed, every question errored,
+or the run could not start (store busy, endpoint down); 2 bad usage (unknown backend,
+metric or split, no question in the chosen split, unreadable gold or comparison file).
+Registered in `rag.cli` as ``app.command("eval")(eval_command)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from eval.metrics import FAIL_UNDER_METRICS, below_thresholds
+from eval.metrics import FAIL_OVER_METRICS, FAIL_UNDER_METRICS, above_thresholds, below_thresholds
 from eval.report import (
     aggregates_json,
     build_report,
@@ -35,6 +35,7 @@ from rag.types import Backend
 
 BACKENDS: tuple[Backend, ...] = ("local", "openai", "extractive")
 PIPELINES: tuple[PipelineKind, ...] = ("ours", "naive")
+SPLITS = ("dev", "test")
 
 
 def _console(*, stderr: bool) -> Console:
@@ -50,22 +51,24 @@ def _usage(console: Console, message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def parse_thresholds(specs: list[str] | None) -> dict[str, float]:
-    """METRIC=VALUE pairs → {metric: value}; ValueError says what is wrong."""
+def parse_thresholds(
+    specs: list[str] | None, *, option: str = "--fail-under", valid: tuple[str, ...] = FAIL_UNDER_METRICS
+) -> dict[str, float]:
+    """METRIC=VALUE pairs → {metric: value}; ValueError says what is wrong. `valid` are the
+    metrics `option` may gate: higher-is-better ones for --fail-under, the rest for
+    --fail-over (a "below" gate on a count of broken answers would be backwards)."""
     thresholds: dict[str, float] = {}
     for spec in specs or []:
         name, sep, raw = spec.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ValueError(f"--fail-under expects METRIC=VALUE, got {spec!r}")
-        if name not in FAIL_UNDER_METRICS:
-            raise ValueError(
-                f"unknown metric {name!r} in --fail-under; valid: {', '.join(FAIL_UNDER_METRICS)}"
-            )
+            raise ValueError(f"{option} expects METRIC=VALUE, got {spec!r}")
+        if name not in valid:
+            raise ValueError(f"unknown metric {name!r} in {option}; valid: {', '.join(valid)}")
         try:
             thresholds[name] = float(raw)
         except ValueError:
-            raise ValueError(f"--fail-under {name}: {raw!r} is not a number") from None
+            raise ValueError(f"{option} {name}: {raw!r} is not a number") from None
     return thresholds
 
 
@@ -83,6 +86,10 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     sample: Annotated[int | None, typer.Option(min=1, help="A random N questions (see --seed).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Only the gold questions of this split: dev | test (before --sample/--limit)."),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default: DATA_DIR/eval/PIPELINE-BACKEND).")
     ] = None,
@@ -91,6 +98,14 @@ def eval_command(
         list[str] | None,
         typer.Option(
             "--fail-under", metavar="METRIC=VALUE", help="Exit 1 when an aggregate is below (repeatable)."
+        ),
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-over",
+            metavar="METRIC=VALUE",
+            help="Exit 1 when a lower-is-better aggregate (a count, a latency) is above (repeatable).",
         ),
     ] = None,
     compare: Annotated[
@@ -120,8 +135,11 @@ def eval_command(
         _usage(err, f"unknown pipeline {pipeline!r}; use {', '.join(PIPELINES)}")
     if export is not None and export[0] != "ragas":
         _usage(err, f"unknown export format {export[0]!r}; use: ragas")
+    if split is not None and split not in SPLITS:
+        _usage(err, f"unknown split {split!r}; use {', '.join(SPLITS)}")
     try:
         thresholds = parse_thresholds(fail_under)
+        ceilings = parse_thresholds(fail_over, option="--fail-over", valid=FAIL_OVER_METRICS)
     except ValueError as exc:
         _usage(err, str(exc))
     old_report = None
@@ -140,7 +158,7 @@ def eval_command(
     if kind == "naive" and endpoint:
         _usage(err, "--pipeline naive runs in process; it can't be combined with --endpoint")
     try:
-        items = select_items(load_gold(gold), limit=limit, sample=sample, seed=seed)
+        items = select_items(load_gold(gold), limit=limit, sample=sample, seed=seed, split=split)
     except BylineError as exc:
         _usage(err, str(exc))
     out_dir = out or settings.data_dir / "eval" / f"{'endpoint' if endpoint else kind}-{chosen or 'default'}"
@@ -159,6 +177,7 @@ def eval_command(
             use_cache=not no_cache,
             console=err,
             judge=judge,
+            split=split,
         )
     except BylineError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
@@ -189,12 +208,20 @@ def eval_command(
     if errors and len(errors) == len(result.rows):
         err.print("[red]error:[/red] every question failed", highlight=False)
         raise typer.Exit(1)
-    failed = below_thresholds(report["aggregates"]["overall"], thresholds)
+    overall = report["aggregates"]["overall"]
+    failed = below_thresholds(overall, thresholds)
     for name, value, threshold in failed:
         err.print(
             f"[red]fail-under:[/red] {name} = {fmt(value)} < {threshold}"
             + (" (not measured on this run)" if value is None else ""),
             highlight=False,
         )
-    if failed:
+    exceeded = above_thresholds(overall, ceilings)
+    for name, value, threshold in exceeded:
+        err.print(
+            f"[red]fail-over:[/red] {name} = {fmt(value, name)} > {threshold}"
+            + (" (not measured on this run)" if value is None else ""),
+            highlight=False,
+        )
+    if failed or exceeded:
         raise typer.Exit(1)

@@ -37,6 +37,39 @@ Definitions (the report and the README refer to these):
 - **Conflict coverage** (type "conflict" only): correct AND cites at least two distinct
   articles — one source can't give both sides of a disagreement.
 - **Latency** percentiles interpolate linearly between closest ranks (numpy's default).
+
+Stage metrics ("the funnel"): which stage lost an answer. An answer is "present" in a text
+when the text contains any accept string or any gold evidence span (the accept rule's
+normalisation; also tried with parentheticals removed from both sides, because the prompt
+annotates relative dates — "Thursday (Oct 23, 2025)" — and an evidence span may contain
+"(APEC)"). Only for answerable questions, and only where the run recorded the stage's
+text (in-process runs; naive and endpoint runs leave them undefined).
+
+- **answer_in_chunks_at[k]** (k = 3, 6, 10, 20): present in the top-k retrieved chunks'
+  texts, joined; **answer_in_prompt**: present in the passages as the model saw them;
+  **answer_in_draft**: the generator's raw draft, before verification, contains an accept
+  string (evidence spans don't count: a draft that merely quotes the evidence has not
+  answered). **over_abstained**: in the prompt, yet the answer abstained.
+- **lost_at**: for a wrong answerable answer, the stage that lost it: "retrieval" (not in
+  the top-6 chunks, which the default top_k of 6 builds the prompt from), "context"
+  (retrieved but not in the prompt), "reader" (in the prompt, not in the draft), "verifier"
+  (in the draft, but the final answer is wrong). Named after the last stage that still had
+  the answer, so a later stage that has it (a prompt built from deeper chunks) wins over
+  an earlier miss. Undefined when correct or when a stage wasn't recorded.
+- Aggregates: **chunk_recall_at_k** and **context_recall** = share of answerable questions
+  whose answer was present there; **context_recall_of_retrieved** = in the prompt among
+  those in the top-6 chunks; **reader_accuracy** = correct among those in the prompt;
+  **over_abstention** = over-abstained among answerable (lower is better);
+  **answerable_accuracy** = correct among answerable, **unanswerable_refused** = abstained
+  among unanswerable, **false_premise_corrected** = correct among type "false_premise"
+  (errors count as failures in these three, as in correctness).
+- **broken_answers** (count): answers with a sentence that marker removal left broken
+  (`broken_sentences`); **filler_answers** (count): answers that talk about the sources
+  instead of answering (`filler_phrases`). Both checked on the final answer text.
+- **false_conflicts** (count): answers that report a conflict on a question whose gold item
+  has no sides and is not of type "conflict".
+- **conflict_both_sides** (items with "sides"): every side string appears in the answer
+  AND at least two distinct articles are cited.
 """
 
 from __future__ import annotations
@@ -47,14 +80,27 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.types import Answer
 
-QUESTION_TYPES = ("single", "multi", "temporal", "conflict", "numeric", "unanswerable", "adversarial")
+QUESTION_TYPES = (
+    "single",
+    "multi",
+    "temporal",
+    "conflict",
+    "numeric",
+    "unanswerable",
+    "adversarial",
+    "false_premise",
+)
 RECALL_KS = (1, 3, 5)
+# Depths at which "is the answer in the retrieved chunks" is measured; the runner retrieves
+# CHUNK_KS[-1] chunks for it. 6 is the default top_k: the chunks the prompt is built from.
+CHUNK_KS = (3, 6, 10, 20)
+PROMPT_K = 6
 
 # Aggregate name -> True when higher is better. `--fail-under` accepts exactly these;
 # `--compare` uses the direction to call a change an improvement or a regression.
@@ -70,11 +116,25 @@ METRIC_DIRECTIONS: dict[str, bool] = {
     "abstention_precision": True,
     "abstention_recall": True,
     "conflict_coverage": True,
+    **{f"chunk_recall_at_{k}": True for k in CHUNK_KS},
+    "context_recall": True,
+    "context_recall_of_retrieved": True,
+    "reader_accuracy": True,
+    "answerable_accuracy": True,
+    "unanswerable_refused": True,
+    "false_premise_corrected": True,
+    "conflict_both_sides": True,
+    "over_abstention": False,
+    "false_conflicts": False,
+    "broken_answers": False,
+    "filler_answers": False,
     "latency_p50_s": False,
     "latency_p95_s": False,
 }
-# Gate-able with --fail-under ("below" only makes sense where higher is better).
+# Gate-able with --fail-under ("below" only makes sense where higher is better) and with
+# --fail-over (the rest: rates and counts where lower is better, latencies).
 FAIL_UNDER_METRICS = tuple(name for name, higher in METRIC_DIRECTIONS.items() if higher)
+FAIL_OVER_METRICS = tuple(name for name, higher in METRIC_DIRECTIONS.items() if not higher)
 
 
 class GoldItem(BaseModel):
@@ -91,6 +151,10 @@ class GoldItem(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     type: str = Field(min_length=1)
     notes: str | None = None
+    # Conflict items: the values each side states; a good answer names them all.
+    sides: list[str] = Field(default_factory=list)
+    # dev = tune against it; test = held out, for the numbers that get reported.
+    split: Literal["dev", "test"] | None = None
 
     @property
     def answerable(self) -> bool:
@@ -206,6 +270,137 @@ def reciprocal_rank(retrieved: Sequence[str], relevant: Iterable[str]) -> float 
     return 0.0
 
 
+# --- stages (the funnel) ------------------------------------------------------------------
+_PARENTHETICAL = re.compile(r"\s*\([^()]*\)")
+
+
+def _without_parentheticals(text: str) -> str:
+    return normalise(_PARENTHETICAL.sub("", text))
+
+
+def answer_present(text: str, item: GoldItem, *, evidence: bool = True) -> bool | None:
+    """Whether `text` contains the item's answer: an accept string or (with `evidence`) a
+    gold evidence span. None when the item gives nothing to look for, so a question
+    without accept strings can't count as a retrieval miss."""
+    needles = [n for n in (*item.accept, *(item.evidence if evidence else ())) if normalise(n)]
+    if not needles:
+        return None
+    haystack = normalise(text)
+    if any(normalise(n) in haystack for n in needles):
+        return True
+    # The prompt annotates relative dates in parentheses; compare without any parentheses.
+    bare = _without_parentheticals(text)
+    return any((b := _without_parentheticals(n)) and b in bare for n in needles)
+
+
+def answer_in_chunks_at(chunk_texts: Sequence[str] | None, item: GoldItem) -> dict[int, bool | None]:
+    """{k: answer present in the first k chunks} for k in CHUNK_KS; {} when not recorded
+    or the question is unanswerable (nothing to find)."""
+    if chunk_texts is None or not item.answerable:
+        return {}
+    return {k: answer_present("\n".join(chunk_texts[:k]), item) for k in CHUNK_KS}
+
+
+_SENTENCE_END = re.compile(r"[.!?]+([\"'\u201d\u2019)]*)(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st jr sr gen sen rep gov lt col sgt prof inc corp co ltd vs etc no nos approx "
+    "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e a.m p.m".split()
+)
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an answer: lines first, then sentence ends — not after abbreviations or
+    initials ("U.S.", "Oct.", "Donald J. Trump"), nor after a quoted question or
+    exclamation, or an ellipsis, that the sentence goes on from ('"Why?" he asked',
+    "Xi... or so"): each would leave a next "sentence" that looks broken."""
+    out: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for m in _SENTENCE_END.finditer(line):
+            word = re.search(r"([A-Za-z.]+)$", line[start : m.start()])
+            if m.group().startswith(".") and word:
+                stem = word.group(1).lower().rstrip(".")
+                if stem in _ABBREVIATIONS or _INITIALS.fullmatch(word.group(1)):
+                    continue
+            quoted_or_trailing = m.group(1) or m.group().startswith("..")
+            if quoted_or_trailing and line[m.end() :].lstrip()[:1].islower():
+                continue
+            out.append(line[start : m.end()].strip())
+            start = m.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return [s for s in out if s]
+
+
+# Words that can't stand before a comma or a full stop: something after them was removed.
+_DANGLING = r"(?:in|on|at|of|from|by|with|for|per|to|(?-i:the)|according to)"
+_ENDLESS = (
+    r"(?:according to|(?-i:the|a|an)|of|from|per|as|than|between|including|"
+    r"(?:stated|reported|mentioned|noted|cited|shown|described|seen) in)"
+)
+# Each rule: a trace that removing a citation marker ("[1]") or a source reference leaves.
+_BROKEN_RULES = (
+    re.compile(rf"^{_DANGLING}\s*,", re.I),  # "In, Trump said"
+    re.compile(rf"\b{_DANGLING}\s*,\s*(?:where|which|who|whom|that|when)\b", re.I),  # "in, where"
+    re.compile(r"\baccording to\s*[,.;:]", re.I),
+    re.compile(r"\b(?:stated|reported|mentioned|noted|said|shown|cited|described) in\s*[,;:]", re.I),
+    re.compile(r"(?:,|\s)\.(?!\.|\d)"),  # " ." or ",." ("…" and ".5" are fine)
+    re.compile(r",\s*,"),  # two commas
+    re.compile(r"\(\s*\)|\[\s*\]"),  # an emptied parenthesis
+    re.compile(rf"\b{_ENDLESS}\s*[.!?]+[\"'\u201d\u2019]*$", re.I),  # "… according to."
+)
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
+_LOWERCASE_START = re.compile(r"^[a-z]+(?![A-Za-z])")  # "iPhone", "eBay" are names, not breaks
+
+
+def broken_sentences(text: str) -> list[str]:
+    """Sentences of an answer that look broken by marker edits (the verifier removing
+    "[n]", or a sentence around it): a lowercase start, a preposition or article left
+    before a comma or at the end, a space or comma before the full stop, doubled commas,
+    empty parentheses. Markers still in place are fine: "In [1], Trump said" is whole, and
+    a quotation may start in lowercase."""
+    broken = []
+    for sentence in split_sentences(text):
+        body = _BULLET.sub("", sentence)
+        if _LOWERCASE_START.match(body) or any(rule.search(body) for rule in _BROKEN_RULES):
+            broken.append(sentence)
+    return broken
+
+
+_SOURCES = r"(?:sources?|articles?|passages?|context|texts?|documents?|information)"
+_FILLER = re.compile(
+    "|".join(
+        (
+            r"\b(?:this|it|that) (?:can|could|may|might) be (?:inferred|concluded|deduced|determined)\b",
+            r"\b(?:is|are|was|were|as) (?:stated|mentioned|noted|indicated) in\b",
+            rf"\baccording to (?:the )?(?:provided|given|available|above|cited) {_SOURCES}",
+            rf"\baccording to the {_SOURCES}\b",
+            rf"\bthe (?:provided |given |cited )?{_SOURCES} (?:says?|states?|mentions?|indicates?|notes?|"
+            r"suggests?|confirms?)\b",
+            rf"\bbased on the (?:provided |given |available |above )?{_SOURCES}",
+        )
+    ),
+    re.I,
+)
+
+
+def filler_phrases(text: str) -> list[str]:
+    """Phrases that talk about the sources instead of answering ("This can be inferred",
+    "according to the provided sources"): the citations already say where a fact is from.
+    A named outlet ("According to Reuters") is attribution, not filler."""
+    return [m.group(0) for m in _FILLER.finditer(text)]
+
+
+FUNNEL_STAGES = (
+    ("in_top_20", "in top-20 chunks"),
+    ("in_top_6", "in top-6 chunks"),
+    ("in_prompt", "in prompt"),
+    ("in_draft", "in draft"),
+    ("correct", "correct"),
+)
+
+
 # --- statistics ----------------------------------------------------------------------------
 def percentile(values: Iterable[float], q: float) -> float | None:
     """q in [0, 100]; linear interpolation between closest ranks; None for no values."""
@@ -253,11 +448,50 @@ class QuestionScores:
     backend: str | None = None
     fallback: bool = False
     error: str | None = None
+    # stages (see the module docstring); None / {} = not recorded or not applicable
+    answer_in_chunks_at: dict[int, bool | None] = field(default_factory=dict)
+    answer_in_prompt: bool | None = None
+    answer_in_draft: bool | None = None
+    over_abstained: bool | None = None
+    lost_at: str | None = None
+    broken_sentences: list[str] = field(default_factory=list)
+    filler_phrases: list[str] = field(default_factory=list)
+    false_conflict: bool | None = None
+    conflict_both_sides: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["recall_at"] = {str(k): v for k, v in self.recall_at.items()}
+        data["answer_in_chunks_at"] = {str(k): v for k, v in self.answer_in_chunks_at.items()}
         return data
+
+    def funnel(self) -> dict[str, bool | None]:
+        """The FUNNEL_STAGES of this question, in order (None = not recorded / unanswerable)."""
+        if not self.answerable:
+            return {name: None for name, _ in FUNNEL_STAGES}
+        return {
+            "in_top_20": self.answer_in_chunks_at.get(20),
+            "in_top_6": self.answer_in_chunks_at.get(PROMPT_K),
+            "in_prompt": self.answer_in_prompt,
+            "in_draft": self.answer_in_draft,
+            "correct": self.correct,
+        }
+
+
+def lost_stage(
+    correct: bool, in_top: bool | None, in_prompt: bool | None, in_draft: bool | None
+) -> str | None:
+    """The stage that lost a wrong answer's answer: the one after the last stage that still
+    had it (module docstring). Counted from the end, so an answer that reached the prompt
+    from below the top 6 blames the reader, not retrieval. None when correct, or when a
+    stage wasn't recorded."""
+    if correct or None in (in_top, in_prompt, in_draft):
+        return None
+    if in_draft:
+        return "verifier"
+    if in_prompt:
+        return "reader"
+    return "context" if in_top else "retrieval"
 
 
 def score_question(
@@ -267,10 +501,15 @@ def score_question(
     *,
     latency_s: float | None = None,
     error: str | None = None,
+    chunk_texts: Sequence[str] | None = None,
+    prompt_text: str | None = None,
+    draft: str | None = None,
 ) -> QuestionScores:
     """Score one answer. `retrieved` = article file names/ids of the retrieval hits in rank
     order (None when unknown, e.g. a remote endpoint); `latency_s` defaults to the
-    answer's own total time."""
+    answer's own total time. `chunk_texts` (the top retrieved chunks' texts, best first),
+    `prompt_text` (the passages as the model saw them) and `draft` (the generator's raw
+    text) feed the stage metrics; None where the run didn't record them."""
     if answer is None:
         return QuestionScores(
             id=item.id,
@@ -298,6 +537,9 @@ def score_question(
         f1 = 1.0 if answer.abstained else 0.0
         citation_precision = quote_precision = citation_recall = None
     is_conflict = item.type == "conflict"
+    in_chunks = answer_in_chunks_at(chunk_texts, item)
+    in_prompt = answer_present(prompt_text, item) if item.answerable and prompt_text is not None else None
+    in_draft = answer_present(draft, item, evidence=False) if item.answerable and draft is not None else None
     return QuestionScores(
         id=item.id,
         type=item.type,
@@ -321,6 +563,19 @@ def score_question(
         backend=answer.backend,
         fallback=answer.fallback_reason is not None,
         error=error,
+        answer_in_chunks_at=in_chunks,
+        answer_in_prompt=in_prompt,
+        answer_in_draft=in_draft,
+        over_abstained=(in_prompt and answer.abstained) if in_prompt is not None else None,
+        lost_at=lost_stage(correct, in_chunks.get(PROMPT_K), in_prompt, in_draft),
+        broken_sentences=broken_sentences(answer.text),
+        filler_phrases=filler_phrases(answer.text),
+        false_conflict=None if (item.sides or is_conflict) else bool(answer.conflicts),
+        conflict_both_sides=(
+            all(normalise(side) in normalise(answer.text) for side in item.sides) and len(cited) >= 2
+            if item.sides
+            else None
+        ),
     )
 
 
@@ -358,7 +613,51 @@ def aggregate(scores: Sequence[QuestionScores]) -> dict[str, Any]:
             "fallbacks": sum(s.fallback for s in ok),
         }
     )
+    out.update(stage_aggregates(scores))
     return out
+
+
+def _share(flags: Iterable[bool | None]) -> float | None:
+    """Share of True among the recorded (non-None) flags."""
+    present = [f for f in flags if f is not None]
+    return ratio(sum(present), len(present))
+
+
+def stage_aggregates(scores: Sequence[QuestionScores]) -> dict[str, Any]:
+    """The funnel's aggregates (module docstring): shares over the answerable questions
+    where the stage was recorded, conditional shares, and counts of bad answers."""
+    answerable = [s for s in scores if s.answerable]
+    unanswerable = [s for s in scores if not s.answerable]
+    premise = [s for s in scores if s.type == "false_premise"]
+    out: dict[str, Any] = {
+        f"chunk_recall_at_{k}": _share(s.answer_in_chunks_at.get(k) for s in answerable) for k in CHUNK_KS
+    }
+    out.update(
+        {
+            "context_recall": _share(s.answer_in_prompt for s in answerable),
+            "context_recall_of_retrieved": _share(
+                s.answer_in_prompt for s in answerable if s.answer_in_chunks_at.get(PROMPT_K)
+            ),
+            "reader_accuracy": _share(s.correct for s in answerable if s.answer_in_prompt),
+            "over_abstention": _share(s.over_abstained for s in answerable),
+            "answerable_accuracy": ratio(sum(s.correct for s in answerable), len(answerable)),
+            "unanswerable_refused": ratio(sum(bool(s.abstained) for s in unanswerable), len(unanswerable)),
+            "false_premise_corrected": ratio(sum(s.correct for s in premise), len(premise)),
+            "conflict_both_sides": _share(s.conflict_both_sides for s in scores),
+            "false_conflicts": sum(bool(s.false_conflict) for s in scores),
+            "broken_answers": sum(bool(s.broken_sentences) for s in scores),
+            "filler_answers": sum(bool(s.filler_phrases) for s in scores),
+        }
+    )
+    return out
+
+
+def funnel_counts(scores: Sequence[QuestionScores]) -> dict[str, int]:
+    """How many answerable questions (with every stage recorded) reached each stage, in
+    FUNNEL_STAGES order, plus "n": the questions counted. A stage that holds far fewer
+    than the one before is where answers are lost."""
+    stages = [f for s in scores if s.answerable and None not in (f := s.funnel()).values()]
+    return {"n": len(stages), **{name: sum(bool(f[name]) for f in stages) for name, _ in FUNNEL_STAGES}}
 
 
 def aggregate_by_type(scores: Sequence[QuestionScores]) -> dict[str, dict[str, Any]]:
@@ -380,5 +679,18 @@ def below_thresholds(
     for name, threshold in thresholds.items():
         value = aggregates.get(name)
         if value is None or value < threshold:
+            failed.append((name, value, threshold))
+    return failed
+
+
+def above_thresholds(
+    aggregates: dict[str, Any], thresholds: dict[str, float]
+) -> list[tuple[str, float | None, float]]:
+    """`below_thresholds` for metrics where lower is better (`--fail-over`): every gate
+    whose value is above its threshold, or could not be measured."""
+    failed = []
+    for name, threshold in thresholds.items():
+        value = aggregates.get(name)
+        if value is None or value > threshold:
             failed.append((name, value, threshold))
     return failed

@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from eval.metrics import METRIC_DIRECTIONS, GoldItem
+from eval.metrics import CHUNK_KS, FUNNEL_STAGES, METRIC_DIRECTIONS, GoldItem, QuestionScores, funnel_counts
 from eval.runner import Row, RunResult
 
-REPORT_VERSION = 1
+# 2: questions carry chunk_texts, prompt_text, draft and their funnel; aggregates a "funnel".
+REPORT_VERSION = 2
 # The rows of the terminal table, in reading order.
 TABLE_METRICS = (
     "n",
@@ -46,14 +47,31 @@ TABLE_METRICS = (
     "latency_p50_s",
     "latency_p95_s",
 )
+# The stage metrics ("funnel" block of the table), in pipeline order, then answer quality.
+FUNNEL_TABLE_METRICS = (
+    *(f"chunk_recall_at_{k}" for k in CHUNK_KS),
+    "context_recall",
+    "context_recall_of_retrieved",
+    "reader_accuracy",
+    "over_abstention",
+    "answerable_accuracy",
+    "unanswerable_refused",
+    "false_premise_corrected",
+    "conflict_both_sides",
+    "false_conflicts",
+    "broken_answers",
+    "filler_answers",
+)
 
 
 # --- report.json ------------------------------------------------------------------------------
-def _question_entry(item: GoldItem, row: Row, scores: dict[str, Any], judge: bool | None) -> dict[str, Any]:
+def _question_entry(item: GoldItem, row: Row, scores: QuestionScores, judge: bool | None) -> dict[str, Any]:
     answer = row.answer
     return {
         "id": item.id,
         "type": item.type,
+        "split": item.split,
+        "sides": item.sides,
         "question": item.question,
         "reference": item.answer,
         "accept": item.accept,
@@ -83,7 +101,13 @@ def _question_entry(item: GoldItem, row: Row, scores: dict[str, Any], judge: boo
         "latency_s": row.latency_s,
         "error": row.error,
         "cached": row.cached,
-        "scores": scores,
+        "scores": scores.to_json(),
+        # stage by stage: was the answer still there? (see eval.metrics); lost_at names the
+        # first stage where a wrong answer's answer was missing
+        "funnel": {**scores.funnel(), "lost_at": scores.lost_at},
+        "chunk_texts": row.chunk_texts,
+        "prompt_text": row.prompt_text,
+        "draft": row.draft,
         "judge_correct": judge,
     }
 
@@ -95,10 +119,17 @@ def build_report(result: RunResult, gold_path: Path | None = None) -> dict[str, 
         "version": REPORT_VERSION,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "meta": {**result.meta, "gold": str(gold_path) if gold_path else None},
-        "aggregates": {"overall": result.overall, "by_type": result.by_type},
+        "aggregates": {
+            "overall": result.overall,
+            "by_type": result.by_type,
+            "funnel": {
+                "all": funnel_counts(result.scores),
+                **{t: funnel_counts([s for s in result.scores if s.type == t]) for t in result.by_type},
+            },
+        },
         "judge": judge,
         "questions": [
-            _question_entry(item, row, s.to_json(), verdicts.get(item.id))
+            _question_entry(item, row, s, verdicts.get(item.id))
             for item, row, s in zip(result.items, result.rows, result.scores, strict=True)
         ],
     }
@@ -144,15 +175,23 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     title = f"byline eval — pipeline {meta.get('pipeline')}, backend {meta.get('backend')}"
     if meta.get("endpoint"):
         title += f", endpoint {meta['endpoint']}"
+    if meta.get("split"):
+        title += f", split {meta['split']}"
     table = Table(title=title)
     table.add_column("metric", no_wrap=True)
     table.add_column("all", justify="right", style="bold")
     for name in by_type:
         table.add_column(name, justify="right", no_wrap=True)
-    for metric in TABLE_METRICS:
-        table.add_row(
-            metric, fmt(overall.get(metric), metric), *(fmt(a.get(metric), metric) for a in by_type.values())
-        )
+    for block, metrics in (("", TABLE_METRICS), ("funnel", FUNNEL_TABLE_METRICS)):
+        if block:
+            table.add_section()
+            table.add_row(f"[bold]{block}[/bold]")
+        for metric in metrics:
+            table.add_row(
+                metric,
+                fmt(overall.get(metric), metric),
+                *(fmt(a.get(metric), metric) for a in by_type.values()),
+            )
     console.print(table)
     backends = ", ".join(f"{k}: {v}" for k, v in overall.get("backends", {}).items()) or "none"
     console.print(f"backends used: {backends}; fallbacks: {overall.get('fallbacks', 0)}", highlight=False)
@@ -269,6 +308,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .label{font-size:11px;text-transform:uppercase;color:#666;letter-spacing:.04em}
 .meta{color:#555;font-size:12px}blockquote{margin:.2rem 0 .2rem 1rem;color:#444;font-size:12px}
 .ok{color:#1a7f37}.bad{color:#b42318}
+.funnels{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}
 """
 _BAR_METRICS = (
     "correctness",
@@ -312,6 +352,64 @@ def _svg_correctness(by_type: dict[str, dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def _svg_funnel(name: str, counts: dict[str, int]) -> str:
+    """One question type's funnel as inline SVG: how many of its answerable questions
+    still had the answer at each stage. The stage with the biggest loss is drawn red and
+    every loss is labelled, so where answers go missing shows at a glance."""
+    n = counts.get("n", 0)
+    row_h, label_w, width, top = 20, 120, 220, 22
+    previous, drops = n, {}
+    for key, _ in FUNNEL_STAGES:
+        drops[key] = previous - counts.get(key, 0)
+        previous = counts.get(key, 0)
+    worst = max(drops, key=lambda k: drops[k]) if any(d > 0 for d in drops.values()) else None
+    height = top + row_h * len(FUNNEL_STAGES) + 4
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + width + 90}" height="{height}" '
+        f'role="img" class="funnel"><title>{_e(name)}: answers kept stage by stage</title>',
+        f'<text x="0" y="14" font-size="13" font-weight="bold">{_e(name)} ({_e(n)} answerable)</text>',
+    ]
+    for i, (key, label) in enumerate(FUNNEL_STAGES):
+        count = counts.get(key, 0)
+        y = top + i * row_h
+        bar = width * count / n if n else 0.0
+        fill = "#b42318" if key == worst else "#4a7fd4"
+        loss = f" (−{drops[key]})" if drops[key] > 0 else (f" (+{-drops[key]})" if drops[key] < 0 else "")
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{_e(label)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{width}" height="16" fill="#f0f0f0"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{bar:.1f}" height="16" fill="{fill}"/>')
+        parts.append(
+            f'<text x="{label_w + width + 6}" y="{y + 13}" font-size="12">{_e(count)}{_e(loss)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _funnel_section(funnel: dict[str, dict[str, int]]) -> list[str]:
+    """Funnels of every type with answerable questions whose stages were all recorded
+    (none for naive or endpoint runs: they can't see inside the pipeline)."""
+    shown = {name: counts for name, counts in funnel.items() if counts.get("n")}
+    if not shown:
+        return []
+    return [
+        "<h2>Where answers are lost</h2>",
+        "<p class='meta'>Answerable questions whose answer (an accept string or gold evidence) was "
+        "still present at each stage; red marks the stage that lost the most. Per question, "
+        "“lost at” below names the stage after the last one that still had it: retrieval (not in "
+        "the top-6 chunks), context (not in the prompt), reader (not in the draft) or verifier.</p>",
+        "<div class='funnels'>",
+        *(_svg_funnel(name, counts) for name, counts in shown.items()),
+        "</div>",
+    ]
+
+
+def _lost_at(q: dict[str, Any]) -> str:
+    funnel = q.get("funnel") or {}
+    if q["scores"]["correct"]:
+        return "-"
+    return str(funnel.get("lost_at") or "n/a")
+
+
 def _answer_block(q: dict[str, Any]) -> str:
     if q["error"]:
         return f'<p class="bad">error: {_e(q["error"])}</p>'
@@ -346,6 +444,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>{_e(title)}</h1>",
         f"<p class='meta'>created {_e(report.get('created'))} · gold {_e(meta.get('gold'))} · "
         f"{_e(meta.get('n'))} questions · config {_e(str(meta.get('config_hash', ''))[:12])}"
+        f"{' · split ' + _e(meta['split']) if meta.get('split') else ''}"
         f"{' · endpoint ' + _e(meta['endpoint']) if meta.get('endpoint') else ''}</p>",
         "<h2>Overall</h2><table><tr><th>metric</th><th>value</th></tr>",
     ]
@@ -369,6 +468,7 @@ def render_html(report: dict[str, Any]) -> str:
         out.extend(_bar(agg.get(m)) for m in _BAR_METRICS)
         out.append(f"<td class='num'>{_e(fmt(agg.get('latency_p50_s'), 'latency_p50_s'))}</td></tr>")
     out.append("</table>")
+    out.extend(_funnel_section(aggs.get("funnel") or {}))
 
     failed = [q for q in report["questions"] if not q["scores"]["correct"]]
     out.append(f"<h2>Failed questions ({len(failed)} of {len(report['questions'])})</h2>")
@@ -381,18 +481,21 @@ def render_html(report: dict[str, Any]) -> str:
             f"<div><div class='label'>reference</div><p>{_e(q['reference'])}</p>"
             f"<p class='meta'>accept: {_e(accept)}<br>sources: {_e(', '.join(q['sources']) or '-')}</p>"
             + (f"<p class='meta'>notes: {_e(q['notes'])}</p>" if q.get("notes") else "")
-            + f"</div></div><p class='meta'>{_scores_line(q['scores'])}</p></div>"
+            + "</div></div>"
+            + (f"<p class='meta'>draft: {_e(q['draft'])}</p>" if q.get("draft") else "")
+            + f"<p class='meta'>lost at: {_e(_lost_at(q))} · {_scores_line(q['scores'])}</p></div>"
         )
     out.append(
         "<h2>All questions</h2><table><tr><th>id</th><th>type</th><th>question</th>"
-        "<th>answer</th><th>ok</th></tr>"
+        "<th>answer</th><th>ok</th><th>lost at</th></tr>"
     )
     for q in report["questions"]:
         ok = q["scores"]["correct"]
         answer = q["answer"] if q["answer"] is not None else f"error: {q['error']}"
         out.append(
             f"<tr><td>{_e(q['id'])}</td><td>{_e(q['type'])}</td><td>{_e(q['question'])}</td>"
-            f"<td>{_e(answer)}</td><td class='{'ok' if ok else 'bad'}'>{'✓' if ok else '✗'}</td></tr>"
+            f"<td>{_e(answer)}</td><td class='{'ok' if ok else 'bad'}'>{'✓' if ok else '✗'}</td>"
+            f"<td>{_e(_lost_at(q))}</td></tr>"
         )
     out.append("</table></body></html>")
     return "\n".join(out)

@@ -1,7 +1,8 @@
 """Runs every gold question through a pipeline and keeps what came back.
 
 Three ways to get answers, one shape of result (`Row`):
-- in process: our `Pipeline` (plus a separate retrieval call, for the retrieval metrics);
+- in process: our `Pipeline`, streamed so the stage metrics see what each stage produced
+  (the prompt's passages, the raw draft), plus a deeper retrieval call (top 20 chunks);
 - `naive`: the plain llama-index recipe over the same store (`eval.naive`);
 - `endpoint`: a running service's `POST /v1/ask`, so a deployment can be evaluated.
 
@@ -31,14 +32,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import rag
-from eval.metrics import GoldItem, QuestionScores, aggregate, aggregate_by_type, score_question
+from eval.metrics import (
+    CHUNK_KS,
+    GoldItem,
+    QuestionScores,
+    aggregate,
+    aggregate_by_type,
+    score_question,
+)
 from rag.config import Settings
 from rag.errors import BylineError, InvalidInput
-from rag.types import Answer, Backend
+from rag.prompts import format_passage
+from rag.types import Answer, Backend, Context
 
 DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "qa.jsonl"
 PipelineKind = Literal["ours", "naive"]
-CACHE_VERSION = 1
+# 2: rows carry chunk_texts, prompt_text and draft (the stage metrics need them).
+CACHE_VERSION = 2
 
 
 # --- gold ------------------------------------------------------------------------------------
@@ -74,11 +84,24 @@ def load_gold(path: Path) -> list[GoldItem]:
 
 
 def select_items(
-    items: Sequence[GoldItem], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+    items: Sequence[GoldItem],
+    *,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    split: str | None = None,
 ) -> list[GoldItem]:
-    """`sample` draws a seeded random subset (kept in file order, so reports read in
-    order); `limit` then keeps the first N."""
+    """`split` keeps one gold split (dev to tune on, test held out); then `sample` draws a
+    seeded random subset (kept in file order, so reports read in order); `limit` then
+    keeps the first N. Splitting first keeps a sample's draw within the split."""
     chosen = list(items)
+    if split is not None:
+        chosen = [item for item in chosen if item.split == split]
+        if not chosen:
+            raise InvalidInput(
+                f"no question in the gold file has split {split!r}",
+                'give items a "split": "dev" or "test" field, or drop --split',
+            )
     if sample is not None and sample < len(chosen):
         keep = set(random.Random(seed).sample(range(len(chosen)), sample))
         chosen = [item for i, item in enumerate(chosen) if i in keep]
@@ -99,6 +122,11 @@ class Row:
     latency_s: float | None = None
     error: str | None = None
     cached: bool = False
+    # What each stage produced, for the stage metrics (None where the answerer can't see
+    # inside the pipeline: naive baseline, remote endpoint).
+    chunk_texts: list[str] | None = None  # top-20 retrieved chunks, best first
+    prompt_text: str | None = None  # the passages exactly as the model saw them
+    draft: str | None = None  # the generator's raw text, before verification
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +136,9 @@ class Row:
             "retrieved": self.retrieved,
             "latency_s": self.latency_s,
             "error": self.error,
+            "chunk_texts": self.chunk_texts,
+            "prompt_text": self.prompt_text,
+            "draft": self.draft,
         }
 
     @classmethod
@@ -119,6 +150,9 @@ class Row:
             retrieved=data.get("retrieved"),
             latency_s=data.get("latency_s"),
             error=data.get("error"),
+            chunk_texts=data.get("chunk_texts"),
+            prompt_text=data.get("prompt_text"),
+            draft=data.get("draft"),
         )
 
 
@@ -214,9 +248,16 @@ class Answerer(Protocol):
     def ask(self, question: str) -> Row: ...
 
 
+def prompt_text(context: Context) -> str:
+    """The passages as the generator sees them (the "Sources:" block of its prompt)."""
+    return "\n".join(format_passage(p) for p in context.passages)
+
+
 class InProcessAnswerer:
-    """Our pipeline. Retrieval metrics come from a separate `search` with the same
-    question (what `ask` retrieves for a question without history)."""
+    """Our pipeline. The answer is streamed so the row keeps the prompt's passages and
+    the raw draft; a separate `search` with the same question (what `ask` searches for a
+    question without history), 20 deep, gives the chunks for "was the answer retrieved
+    at all, and how high". Latency stays the answer's own: the extra search isn't in it."""
 
     def __init__(self, pipeline: Any, backend: Backend) -> None:
         self.pipeline = pipeline
@@ -236,13 +277,29 @@ class InProcessAnswerer:
         }
 
     def ask(self, question: str) -> Row:
-        answer = self.pipeline.ask(question, backend=self.backend)
+        hits = self.pipeline.search(question, top_k=CHUNK_KS[-1])
+        context: Context | None = None
+        pieces: list[str] = []
+        answer: Answer | None = None
+        for event in self.pipeline.ask_stream(question, backend=self.backend):
+            if event.kind == "sources":
+                context = event.context
+            elif event.kind == "delta":
+                pieces.append(event.delta)
+            elif event.kind == "answer":
+                answer = event.answer
+        if answer is None:
+            raise BylineError("the pipeline's stream ended without an answer")
         return Row(
             id="",
             question=question,
             answer=answer,
             retrieved=list(answer.retrieved),
             latency_s=answer.timings.total_s,
+            chunk_texts=[h.chunk.text for h in hits],
+            prompt_text=prompt_text(context) if context is not None else None,
+            # An early abstention (no usable passage) never asks the generator: empty draft.
+            draft="".join(pieces),
         )
 
 
@@ -421,7 +478,16 @@ def run_answers(
 
 def score_rows(items: Sequence[GoldItem], rows: Sequence[Row]) -> list[QuestionScores]:
     return [
-        score_question(item, row.answer, row.retrieved, latency_s=row.latency_s, error=row.error)
+        score_question(
+            item,
+            row.answer,
+            row.retrieved,
+            latency_s=row.latency_s,
+            error=row.error,
+            chunk_texts=row.chunk_texts,
+            prompt_text=row.prompt_text,
+            draft=row.draft,
+        )
         for item, row in zip(items, rows, strict=True)
     ]
 
@@ -437,14 +503,19 @@ def run_eval(
     use_cache: bool = True,
     console: Console | None = None,
     judge: LLMJudge | None = None,
+    split: str | None = None,
 ) -> RunResult:
-    """The whole run: answers (cached), deterministic scores, and the optional judge."""
+    """The whole run: answers (cached), deterministic scores, and the optional judge.
+    `split` only labels the run (the items are already chosen), so a report says whether
+    its numbers are dev or held-out test numbers."""
     with open_answerer(settings, pipeline_kind, backend, endpoint) as answerer:
         rows, meta = run_answers(
             items, answerer, cache_dir=out_dir / ".cache" if use_cache else None, console=console
         )
     label = backend or ("server default" if endpoint else settings.resolved_llm_backend)
-    meta.update({"pipeline": pipeline_kind, "backend": label, "endpoint": endpoint, "n": len(items)})
+    meta.update(
+        {"pipeline": pipeline_kind, "backend": label, "endpoint": endpoint, "n": len(items), "split": split}
+    )
     result = RunResult(
         items=list(items),
         rows=rows,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,21 @@ import typer
 from typer.testing import CliRunner, Result
 
 from eval.cli import eval_command, parse_thresholds
-from eval.metrics import FAIL_UNDER_METRICS, GoldItem
+from eval.metrics import FAIL_OVER_METRICS, FAIL_UNDER_METRICS, GoldItem, normalise
 from eval.report import build_report, compare_reports, render_html
-from eval.runner import DEFAULT_GOLD, LLMJudge, load_gold, run_eval, select_items
+from eval.runner import (
+    CACHE_VERSION,
+    DEFAULT_GOLD,
+    InProcessAnswerer,
+    LLMJudge,
+    load_gold,
+    run_eval,
+    select_items,
+)
 from rag.config import Settings
 from rag.errors import InvalidInput
+from rag.pipeline import Pipeline
+from rag.prompts import build_messages
 
 app = typer.Typer()
 app.command()(eval_command)
@@ -119,6 +130,10 @@ def test_second_run_is_served_from_the_cache(data_dir: Path, small_gold: Path, t
     second = run_eval(items, settings=settings, backend="extractive", out_dir=tmp_path)
     assert second.answered == 0 and second.from_cache == 4
     assert [r.answer for r in second.rows] == [r.answer for r in first.rows]
+    stages = [(r.chunk_texts, r.prompt_text, r.draft) for r in first.rows]
+    assert all(c and p and d is not None for c, p, d in stages)
+    assert [(r.chunk_texts, r.prompt_text, r.draft) for r in second.rows] == stages  # the cache keeps them
+    assert second.scores == first.scores
     assert second.overall == first.overall
 
     # a crash after two answers: the re-run answers only what is missing
@@ -312,3 +327,198 @@ def test_naive_baseline_runs_llama_index_recipe(data_dir: Path, small_gold: Path
     report = json.loads((tmp_path / "naive" / "report.json").read_text(encoding="utf-8"))
     rows = report["questions"]
     assert len(rows) == 2 and all(q["citations"] for q in rows)  # every retrieved node counts as cited
+    # the baseline can't show its stages: no stage texts, so no stage metrics (not zeros)
+    assert all(q["chunk_texts"] is None and q["prompt_text"] is None and q["draft"] is None for q in rows)
+    assert all(q["scores"]["answer_in_prompt"] is None and q["funnel"]["lost_at"] is None for q in rows)
+    assert report["aggregates"]["overall"]["context_recall"] is None
+    assert report["aggregates"]["funnel"]["all"]["n"] == 0
+
+
+# --- stage metrics (the funnel) ---------------------------------------------------------------------
+def _bare(text: str) -> str:
+    """normalise() without the prompt's date annotations "(Oct 23, 2025)"."""
+    return normalise(re.sub(r"\s*\([^()]*\)", "", text))
+
+
+def test_in_process_rows_carry_what_each_stage_saw(data_dir: Path, small_gold: Path) -> None:
+    """The answerer's stage texts are the real ones: the prompt is what the generator's own
+    prompt builder puts under "Sources:", every quote the answer cites comes from the
+    prompt and from the recorded chunks, and the extractive draft is the answer before
+    verification."""
+    items = [i for i in load_gold(small_gold) if i.id != "x-html"]
+    pipeline = Pipeline(Settings(data_dir=data_dir, llm_backend="extractive"))
+    try:
+        pipeline.ensure_seeded()
+        answerer = InProcessAnswerer(pipeline, "extractive")
+        for item in items:
+            row = answerer.ask(item.question)
+            assert row.answer is not None and row.chunk_texts and row.prompt_text is not None
+            assert len(row.chunk_texts) == 20 and len(set(row.chunk_texts)) == 20
+            context = next(e.context for e in pipeline.ask_stream(item.question, backend="extractive"))
+            assert context is not None
+            assert row.prompt_text and row.prompt_text in build_messages(context)[1]["content"]
+            assert row.prompt_text.count("\n") == len(context.passages) - 1
+            for citation in row.answer.citations:
+                assert _bare(citation.quote) in _bare(row.prompt_text), item.id
+                assert normalise(citation.quote) in normalise("\n".join(row.chunk_texts)), item.id
+            if row.answer.abstained:
+                continue
+            assert row.draft and normalise(row.answer.text[:40]) in normalise(row.draft), item.id
+    finally:
+        pipeline.close()
+
+
+def test_funnel_scores_on_the_real_pipeline(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=data_dir, llm_backend="extractive")
+    result = run_eval(load_gold(small_gold), settings=settings, backend="extractive", out_dir=tmp_path)
+    answerable = [s for s in result.scores if s.answerable]
+    assert answerable and all(set(s.answer_in_chunks_at) == {3, 6, 10, 20} for s in answerable)
+    for s in answerable:
+        assert s.answer_in_prompt is not None and s.answer_in_draft is not None
+        hits = [s.answer_in_chunks_at[k] for k in (3, 6, 10, 20)]
+        assert hits == sorted(hits)  # deeper retrieval never loses what the top k had
+        if s.correct:  # the extractive answer comes from the prompt, via the draft
+            assert s.answer_in_chunks_at[20] and s.answer_in_prompt and s.answer_in_draft, s.id
+            assert s.lost_at is None
+        else:
+            assert s.lost_at in ("retrieval", "context", "reader", "verifier"), s.id
+    for s in result.scores:
+        if not s.answerable:
+            assert s.answer_in_chunks_at == {} and s.answer_in_prompt is None and s.lost_at is None
+    overall = result.overall
+    assert overall["chunk_recall_at_20"] is not None and overall["context_recall"] is not None
+    assert overall["chunk_recall_at_3"] <= overall["chunk_recall_at_20"]
+    assert isinstance(overall["broken_answers"], int) and isinstance(overall["false_conflicts"], int)
+
+    report = build_report(result)
+    entry = report["questions"][0]
+    assert set(entry["funnel"]) == {"in_top_20", "in_top_6", "in_prompt", "in_draft", "correct", "lost_at"}
+    assert len(entry["chunk_texts"]) == 20 and entry["prompt_text"].startswith("[1]")
+    assert entry["scores"]["answer_in_chunks_at"].keys() == {"3", "6", "10", "20"}
+    counts = report["aggregates"]["funnel"]["all"]
+    assert counts["n"] == len(answerable) and counts["in_top_20"] >= counts["in_top_6"] >= counts["correct"]
+    assert CACHE_VERSION >= 2
+
+
+def _gold_with_splits(small_gold: Path, directory: Path) -> Path:
+    """The small gold file with its first three questions as dev, the rest as test."""
+    items = load_gold(small_gold)
+    path = directory / "split.jsonl"
+    lines = [
+        json.dumps({**i.model_dump(exclude_none=True), "split": "dev" if n < 3 else "test"})
+        for n, i in enumerate(items)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_split_keeps_one_split_and_is_recorded(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    gold = _gold_with_splits(small_gold, tmp_path)
+    out = tmp_path / "dev"
+    result = invoke(
+        data_dir, "--gold", str(gold), "--backend", "extractive", "--out", str(out), "--split", "dev"
+    )
+    assert result.exit_code == 0, result.output
+    assert "split dev" in result.output and "chunk_recall_at_6" in result.output and "funnel" in result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["meta"]["split"] == "dev" and report["meta"]["n"] == 3
+    assert [q["split"] for q in report["questions"]] == ["dev"] * 3
+    assert "split dev" in (out / "report.html").read_text(encoding="utf-8")
+
+    # the split is taken before --limit / --sample
+    limited = invoke(
+        data_dir, "--gold", str(gold), "--backend", "extractive", "--out", str(tmp_path / "t"),
+        "--split", "test", "--limit", "2", "--json",
+    )  # fmt: skip
+    assert limited.exit_code == 0, limited.output
+    assert json.loads(limited.stdout)["overall"]["n"] == 2
+    test_ids = [json.loads(line)["id"] for line in gold.read_text(encoding="utf-8").splitlines()][3:5]
+    tested = json.loads((tmp_path / "t" / "report.json").read_text(encoding="utf-8"))
+    assert [q["id"] for q in tested["questions"]] == test_ids
+    for seed in range(5):  # a sample is drawn within the split, never from the other one
+        sampled = select_items(load_gold(gold), split="test", sample=2, seed=seed)
+        assert len(sampled) == 2 and {i.split for i in sampled} == {"test"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "train"], "unknown split 'train'"),
+        (["--split", "test"], "no question in the gold file has split 'test'"),
+        (["--fail-over", "correctness=0.5"], "valid: over_abstention"),  # higher is better: not here
+        (["--fail-over", "broken_answers"], "--fail-over expects METRIC=VALUE"),
+        (["--fail-over", "broken_answers=few"], "not a number"),
+        (["--fail-under", "broken_answers=1"], "unknown metric 'broken_answers' in --fail-under"),
+    ],
+)
+def test_split_and_fail_over_usage_errors_exit_2(
+    data_dir: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    no_splits = tmp_path / "plain.jsonl"
+    no_splits.write_text(
+        '{"id": "a", "question": "Where is APEC held?", "answer": "Gyeongju", "type": "single"}\n',
+        encoding="utf-8",
+    )
+    result = invoke(
+        data_dir, "--gold", str(no_splits), "--backend", "extractive", "--out", str(tmp_path), *args
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("gates", "code", "message"),
+    [
+        (["broken_answers=0", "filler_answers=0", "latency_p95_s=60"], 0, None),
+        (["false_conflicts=-1"], 1, "fail-over: false_conflicts = 0 > -1.0"),
+        (["over_abstention=0.5"], 1, "not measured"),  # unanswerable questions only: no answerable one
+    ],
+)
+def test_fail_over_exit_codes(
+    data_dir: Path, small_gold: Path, tmp_path: Path, gates: list[str], code: int, message: str | None
+) -> None:
+    unanswerable = tmp_path / "unanswerable.jsonl"
+    items = [i for i in load_gold(small_gold) if not i.answerable]
+    unanswerable.write_text(
+        "".join(json.dumps(i.model_dump(exclude_none=True)) + "\n" for i in items), encoding="utf-8"
+    )
+    gold = unanswerable if code == 1 and message == "not measured" else small_gold
+    args = [a for gate in gates for a in ("--fail-over", gate)]
+    result = invoke(
+        data_dir,
+        "--gold",
+        str(gold),
+        "--backend",
+        "extractive",
+        "--limit",
+        "3",
+        "--out",
+        str(tmp_path),
+        *args,
+    )
+    assert result.exit_code == code, result.output
+    if message:
+        assert message in result.output
+
+
+def test_parse_fail_over_thresholds() -> None:
+    assert parse_thresholds(["broken_answers=0"], option="--fail-over", valid=FAIL_OVER_METRICS) == {
+        "broken_answers": 0.0
+    }
+    with pytest.raises(ValueError, match="in --fail-over"):
+        parse_thresholds(["correctness=1"], option="--fail-over", valid=FAIL_OVER_METRICS)
+
+
+def test_html_shows_the_funnel_per_type(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = invoke(data_dir, "--gold", str(small_gold), "--backend", "extractive", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert "Where answers are lost" in page and "<th>lost at</th>" in page
+    funnels = re.findall(r'<svg[^>]*class="funnel".*?</svg>', page, re.S)
+    with_answerable = [t for t, c in report["aggregates"]["funnel"].items() if c["n"]]
+    assert len(funnels) == len(with_answerable) and "unanswerable" not in with_answerable
+    for label in ("in top-20 chunks", "in top-6 chunks", "in prompt", "in draft", "correct"):
+        assert all(label in svg for svg in funnels)
+    assert "<script" not in page and "https://" not in page

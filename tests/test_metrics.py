@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from eval.metrics import (
+    FAIL_OVER_METRICS,
     FAIL_UNDER_METRICS,
+    QUESTION_TYPES,
     GoldItem,
+    QuestionScores,
+    above_thresholds,
     accept_match,
     aggregate,
     aggregate_by_type,
+    answer_in_chunks_at,
+    answer_present,
     article_key,
     below_thresholds,
+    broken_sentences,
+    filler_phrases,
+    funnel_counts,
+    lost_stage,
     percentile,
     quote_overlaps,
     ranked_articles,
     recall_at_k,
     reciprocal_rank,
     score_question,
+    split_sentences,
     token_f1,
 )
-from rag.types import Answer, Citation, ClaimCheck, Timings
+from rag.types import Answer, Citation, ClaimCheck, Conflict, Timings
 
 GYEONGJU = "000_602e51685fe81370.txt"
 BUSAN = "004_36119deba365cd7b.txt"
@@ -59,6 +71,7 @@ def answer(
     abstained: bool = False,
     claims: list[ClaimCheck] | None = None,
     total_s: float = 1.0,
+    conflicts: list[Conflict] | None = None,
 ) -> Answer:
     return Answer(
         question="q",
@@ -67,6 +80,7 @@ def answer(
         citations=citations or [],
         abstained=abstained,
         claims=claims or [],
+        conflicts=conflicts or [],
         backend="extractive",
         timings=Timings(total_s=total_s),
     )
@@ -280,3 +294,316 @@ def test_below_thresholds_fails_unmeasured_metrics() -> None:
 def test_gold_item_ignores_unknown_fields_and_knows_answerability() -> None:
     item = gold(extra_field="kept out", type="unanswerable")
     assert not item.answerable and gold().answerable
+
+
+# --- stage metrics (the funnel) ---------------------------------------------------------------------
+EVIDENCE = "scheduled from October 31 to November 1 in the eastern city of Gyeongju"
+FILLER_CHUNK = "Trump will travel to Tokyo on Oct. 27 before heading to South Korea."
+
+
+def chunks_with_answer_at(index: int, text: str = "The summit is in Gyeongju.", n: int = 20) -> list[str]:
+    return [text if i == index else f"{FILLER_CHUNK} ({i})" for i in range(n)]
+
+
+def test_answer_present_accepts_accept_strings_or_evidence() -> None:
+    item = gold()
+    assert answer_present("They meet in GYEONGJU next week", item) is True
+    # evidence that doesn't contain the accept string still counts (a paraphrased accept)
+    paraphrase = gold(accept=["the eastern city"], evidence=["talks in the eastern city of Busan"])
+    assert answer_present("Talks  in the\nEastern city of Busan were held.", paraphrase) is True
+    assert answer_present("They meet in Busan", item) is False
+    # the evidence span alone is enough for a chunk or the prompt, not for a draft
+    chunk = f"APEC is {EVIDENCE}, officials said."
+    assert answer_present(chunk, gold(accept=["Seoul"])) is True
+    assert answer_present(chunk, gold(accept=["Seoul"]), evidence=False) is False
+    assert answer_present(chunk.replace("Gyeongju", "G."), gold(accept=["Seoul"])) is False
+    assert answer_present("anything", gold(accept=[], evidence=[])) is None  # nothing to look for
+
+
+def test_answer_present_sees_through_the_prompts_date_annotations() -> None:
+    item = gold(accept=["Karoline Leavitt said"], evidence=["Leavitt confirmed on Thursday that the meeting"])
+    prompt = "[1] (Reuters, Friday 2025-10-24) Leavitt confirmed on Thursday (Oct 23, 2025) that the meeting"
+    assert answer_present(prompt, item) is True
+    assert answer_present("[1] Leavitt denied on Thursday that the meeting", item) is False
+
+
+def test_answer_in_chunks_at_each_depth() -> None:
+    assert answer_in_chunks_at(chunks_with_answer_at(0), gold()) == {3: True, 6: True, 10: True, 20: True}
+    assert answer_in_chunks_at(chunks_with_answer_at(4), gold()) == {3: False, 6: True, 10: True, 20: True}
+    assert answer_in_chunks_at(chunks_with_answer_at(12), gold()) == {3: False, 6: False, 10: False, 20: True}
+    assert answer_in_chunks_at(chunks_with_answer_at(25, n=30), gold()) == dict.fromkeys(
+        (3, 6, 10, 20), False
+    )
+    assert answer_in_chunks_at(None, gold()) == {}  # not recorded (naive, endpoint)
+    unanswerable = gold(type="unanswerable", accept=[], sources=[], evidence=[])
+    assert answer_in_chunks_at(chunks_with_answer_at(0), unanswerable) == {}
+
+
+def stage_scores(
+    text: str,
+    *,
+    chunk_at: int | None = 0,
+    prompt: str | None = "[1] (Reuters) The summit is in Gyeongju.",
+    draft: str | None = "It is in Gyeongju [1].",
+    abstained: bool = False,
+    item: GoldItem | None = None,
+) -> QuestionScores:
+    chunks = chunks_with_answer_at(chunk_at if chunk_at is not None else 99)
+    return score_question(
+        item or gold(), answer(text, abstained=abstained), chunk_texts=chunks, prompt_text=prompt, draft=draft
+    )
+
+
+def test_score_question_names_the_stage_that_lost_the_answer() -> None:
+    correct = stage_scores("It is in Gyeongju [1].")
+    assert correct.answer_in_prompt and correct.answer_in_draft and correct.lost_at is None
+    assert correct.funnel() == dict.fromkeys(
+        ("in_top_20", "in_top_6", "in_prompt", "in_draft", "correct"), True
+    )
+
+    retrieval = stage_scores("It is in Busan.", chunk_at=12, prompt="[1] Busan hosts.", draft="Busan [1].")
+    assert retrieval.answer_in_chunks_at == {3: False, 6: False, 10: False, 20: True}
+    assert retrieval.lost_at == "retrieval"
+    assert stage_scores("Busan.", chunk_at=None, prompt="[1] x", draft="x").lost_at == "retrieval"
+
+    context = stage_scores("It is in Busan.", prompt="[1] Busan hosts the summit.", draft="Busan [1].")
+    assert (
+        context.answer_in_chunks_at[6] and context.answer_in_prompt is False and context.lost_at == "context"
+    )
+
+    reader = stage_scores("The articles don't say.", draft="I don't know.", abstained=True)
+    assert reader.answer_in_draft is False and reader.lost_at == "reader"
+    assert reader.over_abstained is True
+
+    verifier = stage_scores("The articles don't say.", abstained=True)  # the draft had it
+    assert verifier.answer_in_draft is True and verifier.lost_at == "verifier"
+
+
+def test_stage_fields_are_undefined_without_recorded_stages_or_for_unanswerable() -> None:
+    blind = score_question(gold(), answer("It is in Busan."))  # naive or endpoint run
+    assert blind.answer_in_chunks_at == {} and blind.answer_in_prompt is None
+    assert blind.answer_in_draft is None and blind.over_abstained is None and blind.lost_at is None
+    unanswerable = gold(type="unanswerable", accept=[], sources=[], evidence=[])
+    s = stage_scores("The articles don't say.", abstained=True, item=unanswerable)
+    assert s.answer_in_prompt is None and s.over_abstained is None and s.lost_at is None
+    assert set(s.funnel().values()) == {None}
+    # an answered (not abstained) question whose answer was in the prompt is not over-abstained
+    assert stage_scores("It is in Busan.").over_abstained is False
+
+
+def test_lost_stage_order() -> None:
+    assert lost_stage(True, False, False, False) is None
+    assert lost_stage(False, False, False, False) == "retrieval"
+    assert lost_stage(False, True, False, False) == "context"
+    assert lost_stage(False, True, True, False) == "reader"
+    assert lost_stage(False, True, True, True) == "verifier"
+    assert lost_stage(False, True, None, None) is None  # not recorded: can't say
+    # a stage that has the answer after one that missed it: the later stage is to blame
+    assert lost_stage(False, False, True, False) == "reader"
+    assert lost_stage(False, True, False, True) == "verifier"
+
+
+BROKEN = [
+    "In, Trump said the talks went well.",
+    "Trump met Xi in, where they discussed tariffs.",
+    "The meeting was stated in, and confirmed later.",
+    "The summit is in Gyeongju , South Korea .",
+    "The summit is in Gyeongju,.",
+    "Trump said so, , and left.",
+    "The talks () went well.",
+    "The summit will be held, according to.",
+    "The deal was reported in the.",
+    "Leavitt confirmed it. the meeting is on Thursday.",
+    "- the summit is in Gyeongju.",
+]
+WHOLE = [
+    "Trump and Xi will meet in Gyeongju [1].",
+    "In 2024, Trump said the talks went well [1][2].",
+    "In [1], Trump said the talks went well.",
+    "The U.S. and China agreed on Oct. 30, 2025 in Busan.",
+    "Donald J. Trump will travel to Gyeongju, South Korea.",
+    "Prices rose 2.5 percent, according to Reuters.",
+    '"Why not?" he asked. "we will win," Xi said.',
+    "Apple sold the iPhone. iPhone sales rose.",
+    "Tariffs fell to 10% from 20% (a cut of half).",
+    "It is Plan A. The articles don't say more.",
+    "Trump will meet Xi... or so he says.",
+    "- Trump will meet Xi.\n- Xi will meet Trump.",
+]
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_broken_sentences_flags_marker_damage(text: str) -> None:
+    assert broken_sentences(text), text
+
+
+@pytest.mark.parametrize("text", WHOLE)
+def test_broken_sentences_leaves_good_text_alone(text: str) -> None:
+    assert broken_sentences(text) == []
+
+
+def test_broken_sentences_returns_only_the_broken_ones() -> None:
+    text = "Trump will meet Xi [1]. In, Trump said the talks went well. The summit is in Gyeongju [2]."
+    assert broken_sentences(text) == ["In, Trump said the talks went well."]
+    assert split_sentences("Mr. Trump met Xi. They spoke.\nThen left") == [
+        "Mr. Trump met Xi.",
+        "They spoke.",
+        "Then left",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("This can be inferred from [1].", "This can be inferred"),
+        ("The summit date is stated in [2].", "is stated in"),
+        ("According to the provided sources, it is Gyeongju.", "According to the provided sources"),
+        ("According to the sources, it is Gyeongju.", "According to the sources"),
+        ("The sources say it is Gyeongju.", "The sources say"),
+        ("The source mentions Gyeongju.", "The source mentions"),
+        ("Based on the provided sources, it is Gyeongju.", "Based on the provided sources"),
+        ("Based on the sources, it is Gyeongju.", "Based on the sources"),
+    ],
+)
+def test_filler_phrases_found(text: str, found: str) -> None:
+    assert filler_phrases(text) == [found]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The summit is in Gyeongju [1].",
+        "According to Reuters, the summit is in Gyeongju [1].",
+        "The attack was reported in March [2].",
+        "Based on the 2024 figures, exports rose 5% [1].",
+        "The articles don't say.",
+        "Trump said the deal could be concluded by Friday [1].",
+    ],
+)
+def test_filler_phrases_not_found(text: str) -> None:
+    assert filler_phrases(text) == []
+
+
+def a_conflict() -> Conflict:
+    return Conflict(description="where the summit is", values=["Gyeongju", "Busan"], citations=[1, 2])
+
+
+def test_false_conflict_only_where_gold_expects_none() -> None:
+    assert score_question(gold(), answer("Gyeongju", conflicts=[a_conflict()])).false_conflict is True
+    assert score_question(gold(), answer("Gyeongju")).false_conflict is False
+    assert score_question(conflict_item(), answer("Busan", conflicts=[a_conflict()])).false_conflict is None
+    with_sides = gold(sides=["Gyeongju", "Busan"])
+    assert score_question(with_sides, answer("Busan", conflicts=[a_conflict()])).false_conflict is None
+    assert score_question(gold(), None, error="boom").false_conflict is None
+
+
+def test_conflict_both_sides_needs_every_side_and_two_articles() -> None:
+    item = conflict_item().model_copy(update={"sides": ["Gyeongju", "Busan"]})
+    both = answer(
+        "One report says gyeongju [1], another Busan [2].",
+        [cite(1, GYEONGJU, "Gyeongju"), cite(2, BUSAN, "Busan")],
+    )
+    assert score_question(item, both).conflict_both_sides is True
+    one_side = answer("It is in Busan [1][2].", [cite(1, GYEONGJU, "x"), cite(2, BUSAN, "Busan")])
+    assert score_question(item, one_side).conflict_both_sides is False
+    one_article = answer("Gyeongju or Busan [1][2].", [cite(1, BUSAN, "x"), cite(2, BUSAN, "y")])
+    assert score_question(item, one_article).conflict_both_sides is False
+    assert score_question(conflict_item(), both).conflict_both_sides is None  # no sides given
+
+
+def test_stage_aggregates() -> None:
+    premise = gold(id="p", type="false_premise", accept=["Gyeongju"])
+    unanswerable = gold(id="u", type="unanswerable", accept=[], sources=[], evidence=[])
+    sides_item = conflict_item().model_copy(update={"id": "c", "sides": ["Gyeongju", "Busan"]})
+    two = [cite(1, GYEONGJU, "Gyeongju"), cite(2, BUSAN, "Busan")]
+    scores = [
+        # correct, answer in chunk 0, prompt, draft
+        stage_scores("It is in Gyeongju [1]."),
+        # lost by the reader, over-abstained; also a false premise item that wasn't corrected
+        stage_scores("The articles don't say.", draft="I don't know.", abstained=True, item=premise),
+        # lost by retrieval (answer only at rank 8); broken and filler text; a false conflict
+        score_question(
+            gold(id="r"),
+            answer("In, the sources say Busan.", conflicts=[a_conflict()]),
+            chunk_texts=chunks_with_answer_at(8),
+            prompt_text="[1] Busan.",
+            draft="Busan.",
+        ),
+        # lost by context: in the top-6 chunks, not in the prompt
+        stage_scores("Busan [1].", prompt="[1] Busan hosts.", draft="Busan [1]."),
+        # both sides named, two articles cited, correct (Busan is the accept)
+        score_question(
+            sides_item,
+            answer("Gyeongju [1] or Busan [2].", two),
+            chunk_texts=chunks_with_answer_at(1, "Busan"),
+            prompt_text="[1] Busan, Gyeongju",
+            draft="Busan",
+        ),
+        score_question(unanswerable, answer("The articles don't say.", abstained=True)),
+        score_question(unanswerable.model_copy(update={"id": "u2"}), answer("Busan.")),
+        score_question(gold(id="e"), None, error="boom"),  # errors count against the accuracies
+    ]
+    agg = aggregate(scores)
+    # 6 answerable questions, 5 with recorded stages (the error has none)
+    assert agg["chunk_recall_at_3"] == pytest.approx(4 / 5)  # all but the rank-8 one
+    assert agg["chunk_recall_at_6"] == pytest.approx(4 / 5)
+    assert agg["chunk_recall_at_10"] == 1.0 and agg["chunk_recall_at_20"] == 1.0
+    assert agg["context_recall"] == pytest.approx(3 / 5)  # correct, premise, sides
+    assert agg["context_recall_of_retrieved"] == pytest.approx(3 / 4)  # context loss among top-6
+    assert agg["reader_accuracy"] == pytest.approx(2 / 3)  # the over-abstained premise
+    assert agg["over_abstention"] == pytest.approx(1 / 5)
+    assert agg["answerable_accuracy"] == pytest.approx(2 / 6)  # error included
+    assert agg["unanswerable_refused"] == 0.5
+    assert agg["false_premise_corrected"] == 0.0
+    assert agg["conflict_both_sides"] == 1.0
+    assert agg["false_conflicts"] == 1 and agg["broken_answers"] == 1 and agg["filler_answers"] == 1
+    by_type = aggregate_by_type(scores)
+    assert by_type["false_premise"]["false_premise_corrected"] == 0.0
+    assert by_type["single"]["false_premise_corrected"] is None
+    assert by_type["unanswerable"]["context_recall"] is None
+    assert list(by_type) == ["single", "conflict", "unanswerable", "false_premise"]
+
+    counts = funnel_counts(scores)
+    assert counts == {"n": 5, "in_top_20": 5, "in_top_6": 4, "in_prompt": 3, "in_draft": 2, "correct": 2}
+    assert funnel_counts([s for s in scores if not s.answerable]) == {
+        "n": 0, "in_top_20": 0, "in_top_6": 0, "in_prompt": 0, "in_draft": 0, "correct": 0,
+    }  # fmt: skip
+
+
+def test_stage_aggregates_undefined_without_recorded_stages() -> None:
+    agg = aggregate([score_question(gold(), answer("Gyeongju [1]."))])
+    assert agg["chunk_recall_at_6"] is None and agg["context_recall"] is None
+    assert agg["context_recall_of_retrieved"] is None and agg["reader_accuracy"] is None
+    assert agg["over_abstention"] is None and agg["conflict_both_sides"] is None
+    assert agg["answerable_accuracy"] == 1.0 and agg["unanswerable_refused"] is None
+    assert agg["false_conflicts"] == 0 and agg["broken_answers"] == 0 and agg["filler_answers"] == 0
+
+
+def test_stage_scores_serialise_with_string_keys() -> None:
+    data = stage_scores("It is in Gyeongju [1].").to_json()
+    assert data["answer_in_chunks_at"] == {"3": True, "6": True, "10": True, "20": True}
+    assert data["lost_at"] is None and data["broken_sentences"] == [] and data["filler_phrases"] == []
+
+
+def test_above_thresholds_and_gate_lists() -> None:
+    aggs = {"broken_answers": 2, "false_conflicts": 0, "over_abstention": None}
+    assert above_thresholds(aggs, {"broken_answers": 2, "false_conflicts": 0}) == []
+    assert above_thresholds(aggs, {"broken_answers": 1}) == [("broken_answers", 2, 1)]
+    assert above_thresholds(aggs, {"over_abstention": 0.1}) == [("over_abstention", None, 0.1)]
+    assert {"broken_answers", "filler_answers", "false_conflicts", "over_abstention"} <= set(
+        FAIL_OVER_METRICS
+    )
+    assert not set(FAIL_OVER_METRICS) & set(FAIL_UNDER_METRICS)
+    assert {"chunk_recall_at_6", "context_recall", "reader_accuracy", "conflict_both_sides"} <= set(
+        FAIL_UNDER_METRICS
+    )
+
+
+def test_gold_item_sides_split_and_false_premise() -> None:
+    item = gold(type="conflict", sides=["Gyeongju", "Busan"], split="test")
+    assert item.sides == ["Gyeongju", "Busan"] and item.split == "test"
+    assert gold().sides == [] and gold().split is None
+    with pytest.raises(ValidationError):
+        gold(split="train")
+    assert QUESTION_TYPES.index("false_premise") == QUESTION_TYPES.index("adversarial") + 1
+    assert gold(type="false_premise").answerable
