@@ -277,7 +277,7 @@ class InProcessAnswerer:
         }
 
     def ask(self, question: str) -> Row:
-        hits = self.pipeline.search(question, top_k=CHUNK_KS[-1])
+        hits = self.pipeline.retrieve(question, top_k=CHUNK_KS[-1])
         context: Context | None = None
         pieces: list[str] = []
         answer: Answer | None = None

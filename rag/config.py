@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     top_k: int = Field(default=6, ge=1, le=50)
     candidates: int = Field(default=24, ge=1, le=500)
     max_chunks_per_article: int = Field(default=2, ge=1)
+    rerank_pool: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Chunks whose sentences are scored against a question; the top_k whose best "
+        "sentence scores highest are the answer's hits, and its context is chosen from all of them.",
+    )
     context_token_budget: int = Field(default=110, ge=64, le=8000)
     context_max_passages: int = Field(default=5, ge=1, le=20)
     min_relevance: float = Field(

@@ -106,9 +106,17 @@ class ContextBuilder:
             )
         return sorted(scored, key=lambda s: s.score, reverse=True)
 
-    def build(self, question: str, hits: Sequence[Hit], token_budget: int | None = None) -> Context:
+    def build(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        token_budget: int | None = None,
+        scored: Sequence[ScoredSentence] | None = None,
+    ) -> Context:
+        """`scored`: the sentences of `hits` already scored (`score_sentences`), when the
+        caller scored a wider pool to rerank it."""
         budget = token_budget or self._settings.context_token_budget
-        scored = self.score_sentences(question, hits)
+        scored = list(scored) if scored is not None else self.score_sentences(question, hits)
         if not scored:
             return Context(question=question, passages=[], best_relevance=0.0)
         by_position = {(s.article_id, s.start): s for s in scored}
@@ -151,6 +159,19 @@ class ContextBuilder:
             best_relevance=max(s.cosine for s in scored),
             prompt_tokens_estimate=used,
         )
+
+    @staticmethod
+    def rerank(hits: Sequence[Hit], scored: Sequence[ScoredSentence], k: int) -> list[Hit]:
+        """The `k` chunks of a wider pool whose best sentence answers the question best:
+        a paraphrased question matches one sentence far better than a whole chunk, so the
+        chunk's own fused rank is only the tie-break."""
+        best: dict[str, float] = {}
+        for s in scored:
+            best[s.chunk.id] = max(best.get(s.chunk.id, float("-inf")), s.score)
+        order = sorted(
+            range(len(hits)), key=lambda i: (best.get(hits[i].chunk.id, float("-inf")), -i), reverse=True
+        )
+        return [hits[i] for i in order[:k]]
 
     def _merge(self, sentences: Iterable[ScoredSentence]) -> list[Passage]:
         """Adjacent sentences of one article become one passage; best passage first."""

@@ -19,7 +19,7 @@ from rag.abstention import AbstentionPolicy
 from rag.chunking import Chunker
 from rag.citations import Verifier
 from rag.config import Settings
-from rag.context import ContextBuilder
+from rag.context import ContextBuilder, ScoredSentence
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
@@ -125,6 +125,22 @@ class Pipeline:
         _check_question(question)
         return self.retriever.search(question, top_k, filters)
 
+    def retrieve(
+        self, question: str, top_k: int | None = None, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        """The chunks an answer is built from: the hybrid pool reranked by how well its
+        best sentence answers the question (`search` is the hybrid ranking alone)."""
+        _check_question(question)
+        return self._retrieve(question, top_k, filters)[0]
+
+    def _retrieve(
+        self, question: str, top_k: int | None, filters: SearchFilters | None
+    ) -> tuple[list[Hit], list[Hit], list[ScoredSentence]]:
+        k = top_k or self.settings.top_k
+        pool = self.retriever.search(question, max(k, self.settings.rerank_pool), filters)
+        scored = self.context_builder.score_sentences(question, pool)
+        return self.context_builder.rerank(pool, scored, k), pool, scored
+
     def _prepare(
         self,
         question: str,
@@ -136,13 +152,13 @@ class Pipeline:
         _check_question(question)
         started = time.perf_counter()
         standalone = standalone_question(question, history)
-        hits = self.retriever.search(standalone, top_k, filters)
+        hits, pool, scored = self._retrieve(standalone, top_k, filters)
         budget = (
             self.settings.context_token_budget
             if backend == "local"
             else self.settings.context_token_budget * 2
         )
-        context = self.context_builder.build(standalone, hits, budget)
+        context = self.context_builder.build(standalone, pool, budget, scored=scored)
         context = context.model_copy(update={"question": question, "standalone_question": standalone})
         return standalone, hits, context, time.perf_counter() - started
 
