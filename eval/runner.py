@@ -255,7 +255,7 @@ def prompt_text(context: Context) -> str:
 
 class InProcessAnswerer:
     """Our pipeline. The answer is streamed so the row keeps the prompt's passages and
-    the raw draft; a separate `search` with the same question (what `ask` searches for a
+    the raw draft; a separate `retrieve` with the same question (what `ask` retrieves for a
     question without history), 20 deep, gives the chunks for "was the answer retrieved
     at all, and how high". Latency stays the answer's own: the extra search isn't in it."""
 

@@ -27,26 +27,27 @@ from rag.ingest import Ingestor, ProgressFn
 from rag.prompts import ABSTAIN_TEXT
 from rag.retrieval import HybridRetriever
 from rag.store import ChromaStore
-from rag.text import content_terms
+from rag.text import topic_terms
 from rag.types import Answer, Backend, Context, Draft, Hit, IngestReport, SearchFilters, Timings, Turn
 
-_FOLLOW_UP = re.compile(
-    r"^(and|but|what about|how about|so|also)\b|"
-    r"\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b",
-    re.I,
+_REFERS_BACK = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b", re.I
 )
 
 
 def standalone_question(question: str, history: Sequence[Turn] | None) -> str:
     """Make a follow-up ("and when is it?") searchable on its own by carrying over the
-    previous question's words. Retrieval and sentence selection see the result; the
-    generator sees the original question plus the earlier one."""
+    previous question's words. Only questions that point back (a pronoun) or name too
+    little to search for are follow-ups: "And who is the foreign ministry spokesperson?"
+    is a new question, and mixing the old one in would answer that again. Retrieval and
+    sentence selection see the result; the generator sees the question itself, with the
+    earlier one as context only when it was needed."""
     if not history:
         return question
     previous = [t.content for t in history if t.role == "user"]
     if not previous:
         return question
-    if len(content_terms(question)) >= 4 and not _FOLLOW_UP.search(question):
+    if len(topic_terms(question)) >= 2 and not _REFERS_BACK.search(question):
         return question
     return f"{question} (follow-up to: {previous[-1]})"
 

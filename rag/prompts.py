@@ -40,15 +40,14 @@ def format_passage(p: Passage) -> str:
 
 def build_messages(context: Context, history: list[Turn] | None = None) -> list[dict[str, str]]:
     """No "today" line: relative dates are resolved in code against each article's own
-    date, and a prompt that changes with the calendar makes the greedy answer change too."""
+    date, and a prompt that changes with the calendar makes the greedy answer change too.
+    The earlier question appears only when this one needed it to be understood (it was
+    made standalone), and marked as context, so the model does not answer it again."""
     sources = "\n".join(format_passage(p) for p in context.passages)
     earlier = ""
-    if history:
-        last_user = [t.content for t in history if t.role == "user"][-1:]
-        if last_user:
-            earlier = f"Earlier question: {last_user[0]}\n"
-    user = (
-        f"Sources:\n{sources}\n\n"
-        f"{earlier}Question: {context.question}\nAnswer:"
-    )
+    needed = context.standalone_question not in (None, context.question)
+    last_user = [t.content for t in history or [] if t.role == "user"][-1:]
+    if needed and last_user:
+        earlier = f"Earlier question (context only, already answered): {last_user[0]}\n"
+    user = f"Sources:\n{sources}\n\n{earlier}Question: {context.question}\nAnswer:"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -33,6 +33,19 @@ def content_terms(text: str) -> tuple[str, ...]:
     return tuple(tokens[0]) if tokens else ()
 
 
+# Words a question is phrased with rather than what it is about (bm25s's English stopword
+# list keeps them).
+_ASKING_WORDS = frozenset(
+    "what who whom whose which when where why how about did does do is are was were will would "
+    "could can should and but so also tell me know".split()
+)
+
+
+def topic_terms(text: str) -> tuple[str, ...]:
+    """The content words that say what a question is about."""
+    return tuple(t for t in content_terms(text) if t not in _ASKING_WORDS)
+
+
 def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
     """Share of the question's content words the text contains."""
     if not question_terms:

@@ -38,6 +38,10 @@ def test_follow_up_is_made_standalone() -> None:
     )
     self_contained = "Which analyst works at the advisory firm Teneo?"
     assert standalone_question(self_contained, history) == self_contained
+    # A new question that happens to open with "And" names its own topic.
+    new_topic = "And who is the Chinese foreign ministry spokesperson?"
+    assert standalone_question(new_topic, history) == new_topic
+    assert "follow-up to" in standalone_question("What about Japan?", history)
     assert standalone_question("And when is it?", None) == "And when is it?"
 
 

@@ -46,5 +46,26 @@ def test_only_the_article_date_appears_and_relative_days_are_resolved_against_it
 
 
 def test_same_inputs_same_prompt() -> None:
-    history = [Turn(role="user", content="Where will they meet?"), Turn(role="assistant", content="Busan [1].")]
+    history = [
+        Turn(role="user", content="Where will they meet?"),
+        Turn(role="assistant", content="Busan [1]."),
+    ]
     assert build_messages(_context(None), history) == build_messages(_context(None), history)
+
+
+def test_earlier_question_only_when_the_follow_up_needed_it() -> None:
+    history = [
+        Turn(role="user", content="Where will they meet?"),
+        Turn(role="assistant", content="Busan [1]."),
+    ]
+    standalone = _context(None).model_copy(
+        update={
+            "question": "And when?",
+            "standalone_question": "And when? (follow-up to: Where will they meet?)",
+        }
+    )
+    text = _prompt_text(standalone, history)
+    assert "Earlier question (context only, already answered): Where will they meet?" in text
+    assert text.rstrip().endswith("Question: And when?\nAnswer:")
+    self_contained = _context(None).model_copy(update={"standalone_question": "Who confirmed the meeting?"})
+    assert "Where will they meet" not in _prompt_text(self_contained, history)
