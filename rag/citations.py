@@ -32,7 +32,7 @@ from rag.conflicts import find_conflicts
 from rag.dates import annotate_relative_dates
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
-from rag.text import clean_claim, content_terms, numbers_in, parse_markers, strip_markers
+from rag.text import clean_claim, content_terms, names_in, numbers_in, parse_markers, strip_markers, words_in
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
 
 SUPPORT_THRESHOLD = 0.5
@@ -129,7 +129,12 @@ class Verifier:
         return claims, sentences, sentence_vectors
 
     def support(
-        self, claim: ScoredClaim, group: Sequence[Passage], vectors: Sequence[np.ndarray], exempt: set[str]
+        self,
+        claim: ScoredClaim,
+        group: Sequence[Passage],
+        vectors: Sequence[np.ndarray],
+        exempt: set[str],
+        exempt_names: frozenset[str] | set[str] = frozenset(),
     ) -> float:
         """How well a group of passages, read together, supports one claim: a sentence
         may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
@@ -146,6 +151,9 @@ class Verifier:
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
         if numbers_in(claim.text) - numbers_in(seen) - exempt:
             return min(score, self._threshold - 0.01)
+        if names_in(claim.text) - words_in(seen) - exempt_names:
+            # A name the sources never use ("under the US Trade Act") is invented too.
+            return min(score, self._threshold - 0.01)
         return score
 
     # --- step 2 -------------------------------------------------------------------------
@@ -156,6 +164,7 @@ class Verifier:
         # Numbers the question itself states ("the report dated 24 October 2025") may be
         # repeated by the answer without a source stating them.
         exempt = numbers_in(context.question)
+        exempt_names = words_in(context.question)
         question_terms = set(content_terms(context.question))
         checks: list[ClaimCheck] = []
         kept: list[tuple[str, list[int]]] = []
@@ -165,7 +174,7 @@ class Verifier:
 
             def support(ns: Sequence[int], claim: ScoredClaim = claim) -> float:
                 return self.support(
-                    claim, [passages[n] for n in ns], [sentence_vectors[n] for n in ns], exempt
+                    claim, [passages[n] for n in ns], [sentence_vectors[n] for n in ns], exempt, exempt_names
                 )
 
             cited_score = support(claim.cited) if claim.cited else 0.0

@@ -225,3 +225,11 @@ def test_claim_that_only_echoes_the_question_is_removed(verifier: Verifier, cont
     result = verifier.verify("APEC 2025 is in Beijing [1].", injected)
     assert result.empty
     assert result.claims[0].action == "removed"
+
+
+def test_invented_name_is_not_supported(verifier: Verifier, context: Context) -> None:
+    """Names, like numbers, must come from the sources (or the question)."""
+    result = verifier.verify("Trump threatened an additional 100% tariff under the Trade Expansion Act [2].", context)
+    assert result.empty and result.claims[0].supported is False
+    kept = verifier.verify("Trump threatened an additional 100% tariff on Chinese goods [2].", context)
+    assert not kept.empty
