@@ -116,7 +116,7 @@ def numbers_in(text: str) -> set[str]:
 _NAME_WORD = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 
 
-def _name_key(word: str) -> str:
+def name_key(word: str) -> str:
     return re.sub(r"[’'](s)?$|\.", "", word).lower()
 
 
@@ -124,14 +124,14 @@ def names_in(text: str) -> set[str]:
     """Capitalised words of one sentence, lower-cased without possessive or dots
     ("China's" → "china", "U.S." → "us"), except its first word (capitalised anyway)."""
     return {
-        _name_key(m.group(0))
+        name_key(m.group(0))
         for m in _NAME_WORD.finditer(text)
         if text[: m.start()].strip(" \"“‘'(")
     }
 
 
 def words_in(text: str) -> set[str]:
-    return {_name_key(w) for w in re.findall(r"[A-Za-z’'.-]*[A-Za-z]", text)}
+    return {name_key(w) for w in re.findall(r"[A-Za-z’'.-]*[A-Za-z]", text)}
 
 
 # --- citation markers ---------------------------------------------------------------------

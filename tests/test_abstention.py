@@ -1,0 +1,87 @@
+"""The one abstention policy: its signals on hand-built contexts and verified answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.abstention import AbstentionPolicy, answer_kind, gives_kind
+from rag.citations import Verified
+from rag.config import Settings
+from rag.types import Context, Passage, Span
+
+TEXT = "Trump will meet Xi Jinping in Busan on Thursday, White House press secretary Karoline Leavitt said."
+
+
+def _context(question: str, score: float = 0.9, relevance: float = 0.7) -> Context:
+    passage = Passage(
+        n=1,
+        article_id="a",
+        title="t",
+        text=TEXT,
+        start=0,
+        end=len(TEXT),
+        relevance=relevance,
+        sentences=[Span(start=0, end=len(TEXT), text=TEXT, score=score)],
+    )
+    return Context(question=question, passages=[passage], best_relevance=relevance)
+
+
+def _answer(text: str) -> Verified:
+    return Verified(text=text, citations=[], claims=[], conflicts=[], supported=1)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many tonnes of soybeans did China buy?", "number"),
+        ("What percentage is the new tariff?", "number"),
+        ("When will the two leaders meet?", "date"),
+        ("In what year did they last meet?", "date"),
+        ("Who confirmed the meeting?", "name"),
+        ("Where will Trump and Xi meet?", "name"),
+        ("Which city hosts the summit?", "name"),
+        ("Why did China tighten its export rules?", None),
+        ("What did Trump say about farmers?", None),
+    ],
+)
+def test_answer_kind(question: str, kind: str | None) -> None:
+    assert answer_kind(question) == kind
+
+
+def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None:
+    assert not gives_kind("China may agree to soybean purchases [1].", "number", "How many tonnes?")
+    assert gives_kind("At least two calls [1].", "number", "How many calls?")
+    assert gives_kind("Karoline Leavitt confirmed it [1].", "name", "Who confirmed the meeting?")
+    assert not gives_kind(
+        "Trump and Xi will meet at the summit [1].", "name", "Where will Trump and Xi meet?"
+    )
+    assert gives_kind("On Thursday, Oct. 30 [1].", "date", "When do they meet?")
+
+
+def test_no_passages_or_weak_ones_abstain_before_generation() -> None:
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    assert policy.before_generation(Context(question="q", passages=[], best_relevance=0.0))
+    assert policy.before_generation(_context("Where?", relevance=0.1))
+    assert policy.before_generation(_context("Where?")) is None
+
+
+def test_supported_answer_of_the_wrong_kind_abstains() -> None:
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    question = "How many tonnes of soybeans did China commit to buy?"
+    decision = policy.after_verification(
+        _context(question), _answer("China may agree to soybean purchases [1]."), can_quote=True
+    )
+    assert decision.abstain and decision.reason and "number" in decision.reason
+    kept = policy.after_verification(
+        _context("Who confirmed the meeting?"), _answer("Karoline Leavitt [1]."), can_quote=True
+    )
+    assert not kept.abstain and not kept.quote_instead
+
+
+def test_nothing_held_up_quotes_only_strong_evidence() -> None:
+    empty = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
+    strong = AbstentionPolicy(Settings(llm_backend="extractive", quote_min_score=0.8))
+    assert strong.after_verification(_context("Who?", score=0.9), empty, can_quote=True).quote_instead
+    weak = strong.after_verification(_context("Who?", score=0.7), empty, can_quote=True)
+    assert weak.abstain and weak.reason == "the model found no answer in the sources"
+    assert strong.after_verification(_context("Who?", score=0.9), empty, can_quote=False).abstain
