@@ -21,63 +21,12 @@ the model's own "I don't know" is one signal among checkable ones:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal
 
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import content_terms, name_key, strip_markers, words_in
+from rag.text import answer_kind, gives_kind
 from rag.types import Context
-
-AnswerKind = Literal["number", "date", "name"]
-_ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
-    (
-        "number",
-        re.compile(
-            r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b", re.I
-        ),
-    ),
-    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bon what day\b", re.I)),
-    (
-        "name",
-        re.compile(
-            r"^\s*(who|whom|whose|where)\b|"
-            r"\b(which|what) (city|country|place|person|official|company|companies)\b",
-            re.I,
-        ),
-    ),
-]
-_HOLDS: dict[AnswerKind, re.Pattern[str]] = {
-    "number": re.compile(
-        r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|"
-        r"million|billion|once|twice|half|double|triple|dozen|several|few)\b",
-        re.I,
-    ),
-    "date": re.compile(
-        r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|"
-        r"July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
-        r"today|tomorrow|yesterday|week|month|year)\b|\b(19|20)\d\d\b",
-        re.I,
-    ),
-}
-
-
-def answer_kind(question: str) -> AnswerKind | None:
-    """The kind of thing a question asks for, when its wording says so plainly."""
-    for kind, pattern in _ASKS:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
-    text = strip_markers(text)
-    if kind == "name":
-        # A capitalised word (not a common one) that the question did not already contain.
-        names = {name_key(w) for w in re.findall(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]", text)}
-        return bool({n for n in names if content_terms(n)} - words_in(question))
-    return _HOLDS[kind].search(text) is not None
 
 
 @dataclass(frozen=True)

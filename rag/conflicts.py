@@ -21,7 +21,7 @@ Detectors are plain functions, `Detector = (sentence) -> {value: kind}`; add one
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.text import NUMBER_WORDS
@@ -39,7 +39,7 @@ Detector = Callable[[str], dict[str, str]]
 class SlotValue:
     value: str  # as written, e.g. "at least three"
     key: str  # what equality is judged on, e.g. "count:3"
-    passage: int
+    at: int  # passage number, or index of a candidate sentence
     article_id: str
 
 
@@ -151,9 +151,10 @@ def find_conflicts(passages: Sequence[Passage], answer_text: str, cited: Sequenc
     return found
 
 
-def _first_conflict(
-    slot: str, values: Sequence[SlotValue], answer_text: str, cited_text: str, all_sentences: Sequence[str]
-) -> Conflict | None:
+def _rivals(
+    slot: str, values: Sequence[SlotValue], all_sentences: Sequence[str]
+) -> Iterator[tuple[SlotValue, SlotValue]]:
+    """Pairs of values from different articles that disagree about the same slot."""
     for i, x in enumerate(values):
         for y in values[i + 1 :]:
             if x.article_id == y.article_id or x.key == y.key:
@@ -162,14 +163,41 @@ def _first_conflict(
                 continue
             if slot != "count" and _compatible(x.value, y.value, all_sentences):
                 continue
-            if not any(_mentions(answer_text, v.value) or _mentions(cited_text, v.value) for v in (x, y)):
-                continue
-            first, second = (x, y) if x.passage <= y.passage else (y, x)
-            return Conflict(
-                description=_TEMPLATES[slot].format(
-                    x=first.value, y=second.value, a=first.passage, b=second.passage
-                ),
-                values=[first.value, second.value],
-                citations=[first.passage, second.passage],
-            )
+            yield x, y
+
+
+def _first_conflict(
+    slot: str, values: Sequence[SlotValue], answer_text: str, cited_text: str, all_sentences: Sequence[str]
+) -> Conflict | None:
+    for x, y in _rivals(slot, values, all_sentences):
+        if not any(_mentions(answer_text, v.value) or _mentions(cited_text, v.value) for v in (x, y)):
+            continue
+        first, second = (x, y) if x.at <= y.at else (y, x)
+        return Conflict(
+            description=_TEMPLATES[slot].format(
+                x=first.value, y=second.value, a=first.at, b=second.at
+            ),
+            values=[first.value, second.value],
+            citations=[first.at, second.at],
+        )
     return None
+
+
+def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]) -> list[int]:
+    """Indexes of candidate sentences (article id, text) that state a different value for
+    a slot one of the `chosen` sentences fills: the context must carry both sides of a
+    disagreement, or neither the model nor the verifier can report it."""
+    chosen_set = set(chosen)
+    texts = [text for _, text in candidates]
+    extra: list[int] = []
+    for slot, detector in DETECTORS.items():
+        values = [
+            SlotValue(value, key, i, article_id)
+            for i, (article_id, text) in enumerate(candidates)
+            for value, key in detector(text).items()
+        ]
+        for x, y in _rivals(slot, values, texts):
+            for a, b in ((x, y), (y, x)):
+                if a.at in chosen_set and b.at not in chosen_set and b.at not in extra:
+                    extra.append(b.at)
+    return extra

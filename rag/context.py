@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
+from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
 from rag.embedding import Embedder
 from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap
 from rag.types import Chunk, Context, Hit, Passage, Span
@@ -152,6 +153,7 @@ class ContextBuilder:
             for g in group:
                 chosen[(g.article_id, g.start)] = g
             used += cost
+        used += self._add_rivals(scored, chosen)
         passages = self._merge(chosen.values())
         return Context(
             question=question,
@@ -159,6 +161,20 @@ class ContextBuilder:
             best_relevance=max(s.cosine for s in scored),
             prompt_tokens_estimate=used,
         )
+
+    @staticmethod
+    def _add_rivals(scored: Sequence[ScoredSentence], chosen: dict[tuple[str, int], ScoredSentence]) -> int:
+        """Both sides of a disagreement, even past the budget: a chosen sentence that puts
+        the meeting in Busan brings the equally relevant one that puts it in Gyeongju."""
+        best = scored[0].score
+        candidates = [s for s in scored if s.score >= best - RELEVANCE_MARGIN]
+        picked = {i for i, s in enumerate(candidates) if (s.article_id, s.start) in chosen}
+        added = 0
+        for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked)[:2]:
+            rival = candidates[i]
+            chosen[(rival.article_id, rival.start)] = rival
+            added += count_tokens(rival.text)
+        return added
 
     @staticmethod
     def rerank(hits: Sequence[Hit], scored: Sequence[ScoredSentence], k: int) -> list[Hit]:

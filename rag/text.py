@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 
 def _stemmer() -> Any:
@@ -55,29 +55,84 @@ def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
-# --- question-type cues ------------------------------------------------------------------
-_WH_CUES: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+# --- what a question asks for ---------------------------------------------------------------
+AnswerKind = Literal["number", "date", "place", "name"]
+_ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
-        re.compile(r"\b(when|what (day|date|time)|which day)\b", re.I),
+        "number",
         re.compile(
-            r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\b|\b\d{4}\b"
+            r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b", re.I
+        ),
+    ),
+    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bon what day\b", re.I)),
+    (
+        "place",
+        re.compile(
+            r"^\s*(?:(?:in|at|from|to)\s+)?where\b|"
+            r"\b(which|what)\s+(?:[\w-]+\s+){0,3}?(city|country|town|place|venue)\b",
+            re.I,
         ),
     ),
     (
-        re.compile(r"\b(how (many|much)|what percent|how long)\b", re.I),
-        re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|half)\b", re.I),
+        "name",
+        re.compile(
+            r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|"
+            r"\b(which|what)\s+(?:[\w-]+\s+){0,3}?(person|official|minister|company|companies|firm|outlet|"
+            r"newspaper|paper|analyst|spokesperson|spokesman|spokeswoman|leader|president|app)\b",
+            re.I,
+        ),
     ),
-    (re.compile(r"\b(where|which city|what city|which country)\b", re.I), re.compile(r"\bin [A-Z][a-z]+")),
-    (re.compile(r"\bwho\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
 ]
+_HOLDS: dict[AnswerKind, re.Pattern[str]] = {
+    "number": re.compile(
+        r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|"
+        r"million|billion|once|twice|half|double|triple|dozen|several|few)\b",
+        re.I,
+    ),
+    "date": re.compile(
+        r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|"
+        r"July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
+        r"today|tomorrow|yesterday|week|month|year)\b|\b(19|20)\d\d\b",
+        re.I,
+    ),
+}
+_PLACE = re.compile(r"\b(?:in|at|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
+_NAME = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
+
+
+def answer_kind(question: str) -> AnswerKind | None:
+    """The kind of thing a question asks for, when its wording says so plainly."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
+    """Whether `text` holds something of that kind that the question did not already say:
+    a number, a date, a place after "in"/"at"/"city of", a capitalised name."""
+    text = strip_markers(text)
+    asked = words_in(question)
+
+    def new(word: str) -> bool:  # "Korea" is not new to a question about a "Korean" city
+        key = name_key(word)
+        return not any(a.startswith(key) or (len(a) >= 4 and key.startswith(a)) for a in asked)
+
+    if kind == "place":
+        return any(new(m.group(1).split()[-1]) for m in _PLACE.finditer(text))
+    if kind == "name":
+        return any(new(w) and content_terms(name_key(w)) for w in _NAME.findall(text))
+    return _HOLDS[kind].search(text) is not None
+
+
+CUE_WEIGHT = 0.05
 
 
 def cue_bonus(question: str, sentence: str) -> float:
-    """A small push toward sentences holding the kind of thing asked for."""
-    for asks, holds in _WH_CUES:
-        if asks.search(question):
-            return 0.05 if holds.search(sentence) else 0.0
-    return 0.0
+    """A small push toward sentences holding the kind of thing asked for (a number not
+    already in the question for "how many", a date for "when", a new name for "who")."""
+    kind = answer_kind(question)
+    return CUE_WEIGHT if kind and gives_kind(sentence, kind, question) else 0.0
 
 
 def is_heading(text: str) -> bool:
@@ -123,11 +178,7 @@ def name_key(word: str) -> str:
 def names_in(text: str) -> set[str]:
     """Capitalised words of one sentence, lower-cased without possessive or dots
     ("China's" → "china", "U.S." → "us"), except its first word (capitalised anyway)."""
-    return {
-        name_key(m.group(0))
-        for m in _NAME_WORD.finditer(text)
-        if text[: m.start()].strip(" \"“‘'(")
-    }
+    return {name_key(m.group(0)) for m in _NAME_WORD.finditer(text) if text[: m.start()].strip(" \"“‘'(")}
 
 
 def words_in(text: str) -> set[str]:
