@@ -69,3 +69,33 @@ def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
             note = _fmt(published + dt.timedelta(days=days))
         out = pattern.sub(_annotator(note), out)
     return out
+
+
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_ABSOLUTE = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(\d{1,2})\b"
+    r"|\b(\d{1,2})\s+(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\b"
+)
+
+
+def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
+    """"Oct. 31" → "Oct. 31 (Friday)", in the publication's year (a date more than half a
+    year before it is taken as next year's): for questions that ask for a day of the
+    week, which the small model cannot work out from a date."""
+    if published is None:
+        return sentence
+
+    def note(m: re.Match[str]) -> str:
+        month_name, day_text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        month = _MONTHS.index(month_name[:3].lower()) + 1
+        try:
+            day = dt.date(published.year, month, int(day_text))
+        except ValueError:
+            return m.group(0)
+        if (published - day).days > 183:
+            day = day.replace(year=day.year + 1)
+        return f"{m.group(0)} ({day.strftime('%A')})"
+
+    # Only outside parentheses: "(Oct 30, 2025)" is already an annotation.
+    pieces = re.split(r"(\([^)]*\))", sentence)
+    return "".join(piece if i % 2 else _ABSOLUTE.sub(note, piece) for i, piece in enumerate(pieces))

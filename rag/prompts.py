@@ -8,8 +8,9 @@ example facts anywhere: the 1.5B model copies them into answers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from rag.dates import annotate_relative_dates
+from rag.dates import annotate_relative_dates, annotate_weekdays
 from rag.types import Context, Passage, Turn
 
 MODEL_ABSTAIN = "I don't know based on the provided sources."
@@ -31,10 +32,17 @@ def _when(day: dt.date | None) -> str:
     return f"{day.strftime('%A')} {day.isoformat()}" if day else "undated"
 
 
-def format_passage(p: Passage) -> str:
+_ASKS_WEEKDAY = re.compile(r"\b(day of the week|weekday|what day|which day)\b", re.I)
+
+
+def format_passage(p: Passage, question: str = "") -> str:
+    """`[n] (outlet, date) text`, relative dates resolved; for a question about a day of
+    the week, absolute dates get their weekday too."""
     meta = ", ".join(x for x in (p.source, _when(p.date) if p.date else None) if x)
     sentences = [s.text for s in p.sentences] or [p.text]
     text = " ".join(annotate_relative_dates(s, p.date) for s in sentences)
+    if _ASKS_WEEKDAY.search(question):
+        text = annotate_weekdays(text, p.date)
     return f"[{p.n}] ({meta}) {text}" if meta else f"[{p.n}] {text}"
 
 
@@ -43,7 +51,7 @@ def build_messages(context: Context, history: list[Turn] | None = None) -> list[
     date, and a prompt that changes with the calendar makes the greedy answer change too.
     The earlier question appears only when this one needed it to be understood (it was
     made standalone), and marked as context, so the model does not answer it again."""
-    sources = "\n".join(format_passage(p) for p in context.passages)
+    sources = "\n".join(format_passage(p, context.question) for p in context.passages)
     earlier = ""
     needed = context.standalone_question not in (None, context.question)
     last_user = [t.content for t in history or [] if t.role == "user"][-1:]

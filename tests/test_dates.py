@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rag.dates import annotate_relative_dates, resolve_weekday
+from rag.dates import annotate_relative_dates, annotate_weekdays, resolve_weekday
 
 WED = dt.date(2025, 10, 29)
 FRI = dt.date(2025, 10, 24)
@@ -28,3 +28,13 @@ def test_annotation_uses_local_tense() -> None:
 
 def test_undated_text_is_unchanged() -> None:
     assert annotate_relative_dates("on Thursday", None) == "on Thursday"
+
+
+def test_weekdays_of_absolute_dates_in_the_publication_year_outside_annotations() -> None:
+    published = dt.date(2025, 10, 24)
+    text = "The summit runs from Oct. 31 to 1 November (Oct 30, 2025) since May 2019."
+    assert annotate_weekdays(text, published) == (
+        "The summit runs from Oct. 31 (Friday) to 1 November (Saturday) (Oct 30, 2025) since May 2019."
+    )
+    assert annotate_weekdays("on Jan. 5", dt.date(2025, 12, 20)) == "on Jan. 5 (Monday)"  # next year's
+    assert annotate_weekdays("on Oct. 31", None) == "on Oct. 31"

@@ -69,3 +69,17 @@ def test_earlier_question_only_when_the_follow_up_needed_it() -> None:
     assert text.rstrip().endswith("Question: And when?\nAnswer:")
     self_contained = _context(None).model_copy(update={"standalone_question": "Who confirmed the meeting?"})
     assert "Where will they meet" not in _prompt_text(self_contained, history)
+
+
+def test_weekdays_shown_only_when_the_question_asks_for_one() -> None:
+    text = "The summit is scheduled for October 31 to November 1."
+    context = _context(dt.date(2025, 10, 24))
+    passage = context.passages[0].model_copy(
+        update={"text": text, "sentences": [Span(start=0, end=len(text), text=text)]}
+    )
+    asks = context.model_copy(
+        update={"passages": [passage], "question": "On what day of the week does it open?"}
+    )
+    assert "October 31 (Friday)" in _prompt_text(asks)
+    plain = asks.model_copy(update={"question": "When does it open?"})
+    assert "(Friday)" not in _prompt_text(plain)
