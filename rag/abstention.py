@@ -57,15 +57,18 @@ class AbstentionPolicy:
     def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
         """`can_quote`: whether quoting the best sentence is still an option (not when the
         verified text already is the extractive answer)."""
+        strength = best_sentence_score(context)
+        quote = can_quote and strength >= self._quote_min_score
         if not verified.empty:
             kind = answer_kind(context.question)
             if kind and not gives_kind(verified.text, kind, context.question):
+                if quote:
+                    return Decision(abstain=False, quote_instead=True)
                 return Decision(
                     abstain=True, reason=f"the answer does not give the {kind} the question asks for"
                 )
             return Decision(abstain=False)
-        strength = best_sentence_score(context)
-        if can_quote and strength >= self._quote_min_score:
+        if quote:
             return Decision(abstain=False, quote_instead=True)
         if verified.model_abstained:
             return Decision(abstain=True, reason="the model found no answer in the sources")

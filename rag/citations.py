@@ -21,7 +21,7 @@ makes that call with the other signals.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -42,6 +42,7 @@ _HEDGE = re.compile(
     re.I,
 )
 _MARKER = re.compile(r"\[(\d+)\]")
+_CLAUSE = re.compile(r"\s*(?:;|,\s*(?:and|but|while|whereas|although)\b|\s+while\s+|\s+whereas\s+)\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -195,20 +196,15 @@ class Verifier:
                     )
                 )
                 continue
-            singles = sorted(((support([n]), n) for n in passages), reverse=True)
-            pair = [singles[0][1], singles[1][1]] if len(singles) > 1 else []
-            options: list[tuple[list[int], float, Literal["kept", "cited_added"]]] = [
-                (claim.cited, cited_score, "kept"),
-                ([singles[0][1]], singles[0][0], "cited_added"),
-                (pair, support(pair) if pair else 0.0, "cited_added"),
-            ]
-            chosen = next(((ns, sc, act) for ns, sc, act in options if ns and sc >= self._threshold), None)
+            chosen = self._best_citation(claim, passages, support, cited_score)
+            if chosen is None:
+                chosen = self._by_clauses(claim, passages, exempt, exempt_names, sentence_vectors)
             if chosen is None:
                 checks.append(
                     ClaimCheck(
                         text=claim.text,
                         cited=claim.cited,
-                        support=singles[0][0],
+                        support=max(support([n]) for n in passages),
                         supported=False,
                         action="removed",
                     )
@@ -221,6 +217,54 @@ class Verifier:
             checks.append(ClaimCheck(text=claim.text, cited=ns, support=score, supported=True, action=action))
             kept.append((claim.text, ns))
         return checks, _dedupe(kept)
+
+    def _best_citation(
+        self,
+        claim: ScoredClaim,
+        passages: dict[int, Passage],
+        support: Callable[[Sequence[int]], float],
+        cited_score: float,
+    ) -> tuple[list[int], float, Literal["kept", "cited_added"]] | None:
+        """The claim's own citation if it holds, else the best passage, else the best two."""
+        singles = sorted(((support([n]), n) for n in passages), reverse=True)
+        pair = [singles[0][1], singles[1][1]] if len(singles) > 1 else []
+        options: list[tuple[list[int], float, Literal["kept", "cited_added"]]] = [
+            (claim.cited, cited_score, "kept"),
+            ([singles[0][1]], singles[0][0], "cited_added"),
+            (pair, support(pair) if pair else 0.0, "cited_added"),
+        ]
+        return next(((ns, sc, act) for ns, sc, act in options if ns and sc >= self._threshold), None)
+
+    def _by_clauses(
+        self,
+        claim: ScoredClaim,
+        passages: dict[int, Passage],
+        exempt: set[str],
+        exempt_names: set[str],
+        sentence_vectors: dict[int, np.ndarray],
+    ) -> tuple[list[int], float, Literal["kept", "cited_added"]] | None:
+        """A long sentence joining two facts ("brokered in May, and set to lapse on Nov.
+        10") is supported when each of its clauses is, by whichever sources state it."""
+        clauses = [c for c in _CLAUSE.split(claim.text) if len(content_terms(c)) >= 3]
+        if len(clauses) < 2:
+            return None
+        vectors = self._embedder.embed(clauses)
+        cited: list[int] = []
+        scores = []
+        for text, vector in zip(clauses, vectors, strict=True):
+            part = ScoredClaim(raw=text, text=text, cited=claim.cited, vector=vector)
+
+            def support(ns: Sequence[int], part: ScoredClaim = part) -> float:
+                return self.support(
+                    part, [passages[n] for n in ns], [sentence_vectors[n] for n in ns], exempt, exempt_names
+                )
+
+            chosen = self._best_citation(part, passages, support, support(part.cited) if part.cited else 0.0)
+            if chosen is None:
+                return None
+            cited.extend(n for n in chosen[0] if n not in cited)
+            scores.append(chosen[1])
+        return cited, min(scores), "kept" if cited == claim.cited else "cited_added"
 
     # --- step 4 -------------------------------------------------------------------------
     def compose(

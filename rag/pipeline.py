@@ -17,7 +17,7 @@ from typing import Literal
 
 from rag.abstention import AbstentionPolicy
 from rag.chunking import Chunker
-from rag.citations import Verifier
+from rag.citations import Verified, Verifier
 from rag.config import Settings
 from rag.context import ContextBuilder, ScoredSentence
 from rag.embedding import CachedEmbedder, build_embedder
@@ -206,21 +206,11 @@ class Pipeline:
         generate_s = time.perf_counter() - gen_started
 
         verify_started = time.perf_counter()
-        verified = self.verifier.verify(draft.text, context)
-        reason = early
-        if early is None:
-            decision = self.policy.after_verification(
-                context, verified, can_quote=draft.backend != "extractive"
-            )
-            if decision.quote_instead:
-                # The draft's claims stay on record (removed) beside the quote's.
-                quoted = self.generator("extractive").generate(context, list(history or []))
-                removed = verified.claims
-                verified = self.verifier.verify(quoted.text, context)
-                verified = replace(verified, claims=[*removed, *verified.claims])
-                if verified.empty:
-                    decision = self.policy.after_verification(context, verified, can_quote=False)
-            reason = decision.reason if decision.abstain else None
+        reason: str | None = early
+        if early:
+            verified = self.verifier.verify(draft.text, context)
+        else:
+            verified, reason = self.finalize(context, draft.text, can_quote=draft.backend != "extractive")
         verify_s = time.perf_counter() - verify_started
         answer = Answer(
             question=question,
@@ -245,6 +235,20 @@ class Pipeline:
             completion_tokens=draft.completion_tokens,
         )
         yield StreamEvent(kind="answer", answer=answer)
+
+    def finalize(self, context: Context, draft_text: str, *, can_quote: bool) -> tuple[Verified, str | None]:
+        """Verify a draft and let the policy decide: the verified answer, a quote of the
+        best source sentence in its place, or an abstention (with its reason)."""
+        verified = self.verifier.verify(draft_text, context)
+        decision = self.policy.after_verification(context, verified, can_quote=can_quote)
+        if decision.quote_instead:
+            # The draft's claims stay on record (removed) beside the quote's.
+            quoted = self.generator("extractive").generate(context)
+            removed = verified.claims
+            verified = self.verifier.verify(quoted.text, context)
+            verified = replace(verified, claims=[*removed, *verified.claims])
+            decision = self.policy.after_verification(context, verified, can_quote=False)
+        return verified, decision.reason if decision.abstain else None
 
     def _draft(
         self, context: Context, backend: Backend, history: list[Turn]

@@ -100,8 +100,13 @@ _PLACE = re.compile(r"\b(?:in|at|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?([A-Z][a-z]
 _NAME = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 
 
+_LEAD_CLAUSE = re.compile(r"^\s*when\s+(?:asked|questioned|pressed|speaking)\b[^?]*?,\s*", re.I)
+
+
 def answer_kind(question: str) -> AnswerKind | None:
-    """The kind of thing a question asks for, when its wording says so plainly."""
+    """The kind of thing a question asks for, when its wording says so plainly ("When
+    asked about X, what did he say?" asks for no date)."""
+    question = _LEAD_CLAUSE.sub("", question)
     for kind, pattern in _ASKS:
         if pattern.search(question):
             return kind

@@ -43,6 +43,7 @@ def _answer(text: str) -> Verified:
         ("Which city hosts the summit?", "place"),
         ("Which Chinese official spoke to reporters?", "name"),
         ("Why did China tighten its export rules?", None),
+        ("When asked about a pause, what did Trump say about the timing?", None),
         ("What did Trump say about farmers?", None),
     ],
 )
@@ -70,10 +71,11 @@ def test_no_passages_or_weak_ones_abstain_before_generation() -> None:
 def test_supported_answer_of_the_wrong_kind_abstains() -> None:
     policy = AbstentionPolicy(Settings(llm_backend="extractive"))
     question = "How many tonnes of soybeans did China commit to buy?"
-    decision = policy.after_verification(
-        _context(question), _answer("China may agree to soybean purchases [1]."), can_quote=True
-    )
+    wrong_kind = _answer("China may agree to soybean purchases [1].")
+    decision = policy.after_verification(_context(question), wrong_kind, can_quote=False)
     assert decision.abstain and decision.reason and "number" in decision.reason
+    # With a strong source sentence, its quote gets a chance (and is checked the same way).
+    assert policy.after_verification(_context(question), wrong_kind, can_quote=True).quote_instead
     kept = policy.after_verification(
         _context("Who confirmed the meeting?"), _answer("Karoline Leavitt [1]."), can_quote=True
     )

@@ -229,7 +229,27 @@ def test_claim_that_only_echoes_the_question_is_removed(verifier: Verifier, cont
 
 def test_invented_name_is_not_supported(verifier: Verifier, context: Context) -> None:
     """Names, like numbers, must come from the sources (or the question)."""
-    result = verifier.verify("Trump threatened an additional 100% tariff under the Trade Expansion Act [2].", context)
+    result = verifier.verify(
+        "Trump threatened an additional 100% tariff under the Trade Expansion Act [2].", context
+    )
     assert result.empty and result.claims[0].supported is False
     kept = verifier.verify("Trump threatened an additional 100% tariff on Chinese goods [2].", context)
     assert not kept.empty
+
+
+def test_a_sentence_joining_two_facts_is_supported_clause_by_clause(
+    verifier: Verifier, context: Context
+) -> None:
+    draft = (
+        "Commerce Minister Wang Wentao expressed optimism on Friday, while the leaders last met "
+        "in person in 2019 during Trump's first term [3]."
+    )
+    claims, _, vectors = verifier.score_claims(draft, context)
+    passages = {p.n: p for p in context.passages}
+    chosen = verifier._by_clauses(claims[0], passages, set(), set(), vectors)
+    assert chosen is not None and chosen[0] == [3, 4] and chosen[2] == "cited_added"
+    invented = verifier.score_claims(
+        "Commerce Minister Wang Wentao expressed optimism on Friday, while the leaders signed a treaty in 2031.",
+        context,
+    )[0]
+    assert verifier._by_clauses(invented[0], passages, set(), set(), vectors) is None
