@@ -330,9 +330,7 @@ class Verifier:
         if not kept:
             model_hedged = any(c.hedge for c in claims)
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)
-        conflicts = find_conflicts(
-            context.passages, " ".join(t for t, _ in kept), [n for _, ns in kept for n in ns]
-        )
+        conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
 
 

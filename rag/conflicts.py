@@ -24,12 +24,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.text import NUMBER_WORDS
+from rag.text import NUMBER_WORDS, AnswerKind, answer_kind, names_in, numbers_in, words_in
 from rag.types import Conflict, Passage
 
 # How far below the best sentence a sentence may score and still count as answering the
 # question (context scores: cosine + word overlap + cue, roughly 0.3–1.2).
-RELEVANCE_MARGIN = 0.15
+RELEVANCE_MARGIN = 0.25
 
 # sentence → {value as written: comparison key}
 Detector = Callable[[str], dict[str, str]]
@@ -37,10 +37,19 @@ Detector = Callable[[str], dict[str, str]]
 
 @dataclass(frozen=True)
 class SlotValue:
-    value: str  # as written, e.g. "at least three"
-    key: str  # what equality is judged on, e.g. "count:3"
+    value: str  # as written, e.g. "at least three times"
+    key: str  # what equality is judged on, e.g. "3"
     at: int  # passage number, or index of a candidate sentence
     article_id: str
+    topics: frozenset[str] = frozenset()  # the names its sentence mentions besides the value
+
+
+def topics_of(sentence: str) -> frozenset[str]:
+    """The capitalised names a sentence mentions (not its first word, not a month or a
+    weekday). Two places are rivals only when their sentences share one — the same
+    summit, the same people — and "ASEAN summit in Malaysia" vs "APEC summit in Busan"
+    share none."""
+    return frozenset(w for w in names_in(sentence) if not _CALENDAR.match(w.title()))
 
 
 # --- detectors ------------------------------------------------------------------------------
@@ -51,9 +60,16 @@ _MEETING_PLACE = re.compile(
 )
 
 
+_CALENDAR = re.compile(
+    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$"
+)
+
+
 def meeting_place(sentence: str) -> dict[str, str]:
     """ "meet … in X", "summit … in the eastern city of X": where an event happens."""
-    return {m.group(1): m.group(1) for m in _MEETING_PLACE.finditer(sentence)}
+    return {
+        m.group(1): m.group(1) for m in _MEETING_PLACE.finditer(sentence) if not _CALENDAR.match(m.group(1))
+    }
 
 
 _COUNT = re.compile(
@@ -68,7 +84,7 @@ def event_count(sentence: str) -> dict[str, str]:
     out = {}
     for m in _COUNT.finditer(sentence):
         value = m.group(1).lower()
-        out[f"at least {value}"] = NUMBER_WORDS.get(value, value)
+        out[f"at least {value} {m.group(2).lower()}"] = NUMBER_WORDS.get(value, value)
     return out
 
 
@@ -81,6 +97,8 @@ def person_name(sentence: str) -> dict[str, str]:
 
 
 DETECTORS: dict[str, Detector] = {"place": meeting_place, "count": event_count, "name": person_name}
+# The kind of question (rag.text.answer_kind) each slot answers.
+SLOT_KINDS: dict[str, AnswerKind] = {"place": "place", "count": "number", "name": "name"}
 
 _TEMPLATES = {
     "place": "Sources differ on the place: {x} [{a}] or {y} [{b}].",
@@ -131,52 +149,103 @@ def _relevant_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, str]
 
 
 # --- the check ------------------------------------------------------------------------------
-def find_conflicts(passages: Sequence[Passage], answer_text: str, cited: Sequence[int]) -> list[Conflict]:
+def find_conflicts(passages: Sequence[Passage], answer_text: str, question: str = "") -> list[Conflict]:
     """Disagreements the reader must hear about (see the module docstring), at most one
-    per slot. `answer_text` is the verified answer without markers; `cited` the passage
-    numbers it cites."""
+    per slot, and only about what the question asks: a place for "where", a count for
+    "how many", a name for "who" — or a slot whose value the question itself states
+    ("They talked three times, right?") — and that the answer states one side of."""
     relevant = _relevant_sentences(passages)
     all_sentences = [s.text for p in passages for s in p.sentences] or [p.text for p in passages]
-    cited_text = " ".join(s.text for p in passages if p.n in set(cited) for s in p.sentences)
+    by_article: dict[str, str] = {}
+    for p in passages:
+        by_article[p.article_id] = f"{by_article.get(p.article_id, '')} {p.text}"
+    kind = answer_kind(question) if question else None
+    asked_words, asked_numbers = words_in(question), numbers_in(question)
     found: list[Conflict] = []
     for slot, detector in DETECTORS.items():
         values = [
-            SlotValue(value, key, passage.n, passage.article_id)
+            SlotValue(value, key, passage.n, passage.article_id, topics_of(sentence))
             for passage, sentence in relevant
             for value, key in detector(sentence).items()
         ]
-        conflict = _first_conflict(slot, values, answer_text, cited_text, all_sentences)
+        if slot == "place":
+            # A place the question names is its frame ("which city in South Korea?").
+            values = [v for v in values if v.value.split()[-1].lower() not in asked_words]
+        stated = any(_stated_in(v, question, asked_numbers) for v in values)
+        if question and SLOT_KINDS[slot] != kind and not stated:
+            continue
+        conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article)
         if conflict is not None:
             found.append(conflict)
     return found
 
 
+def _words(value: str) -> set[str]:
+    return {w.lower() for w in value.split()}
+
+
+def _stated_in(value: SlotValue, question: str, asked_numbers: set[str]) -> bool:
+    """The question itself gives this slot a value: "They talked three times, right?"
+    (the number and what was counted; "the two leaders" states no count)."""
+    if value.value.lower() in question.lower():
+        return True
+    if not value.value.startswith("at least "):
+        return False
+    number, counted = value.value.split()[2], value.value.split()[-1]
+    if value.key not in asked_numbers:
+        return False
+    near = rf"\b(?:{re.escape(number)}|{re.escape(value.key)})\s+(?:\w+\s+){{0,2}}?{re.escape(counted[:4])}"
+    return re.search(near, question, re.I) is not None
+
+
 def _rivals(
-    slot: str, values: Sequence[SlotValue], all_sentences: Sequence[str]
+    slot: str,
+    values: Sequence[SlotValue],
+    all_sentences: Sequence[str],
+    by_article: dict[str, str] | None = None,
 ) -> Iterator[tuple[SlotValue, SlotValue]]:
-    """Pairs of values from different articles that disagree about the same slot."""
+    """Pairs of values from different articles that disagree about the same slot: never
+    named together in one sentence, nor each in the other's article (an article that says
+    both "South Korea" and "Gyeongju" is giving a country and its city, not a rival)."""
     for i, x in enumerate(values):
         for y in values[i + 1 :]:
             if x.article_id == y.article_id or x.key == y.key:
+                continue
+            if slot == "place" and not (x.topics - _words(x.value)) & (y.topics - _words(y.value)):
                 continue
             if slot == "name" and not _same_name_spelled_differently(x.key, y.key):
                 continue
             if slot != "count" and _compatible(x.value, y.value, all_sentences):
                 continue
+            if (
+                slot == "place"
+                and by_article
+                and (
+                    _mentions(by_article.get(x.article_id, ""), y.value)
+                    or _mentions(by_article.get(y.article_id, ""), x.value)
+                )
+            ):
+                continue
             yield x, y
 
 
 def _first_conflict(
-    slot: str, values: Sequence[SlotValue], answer_text: str, cited_text: str, all_sentences: Sequence[str]
+    slot: str,
+    values: Sequence[SlotValue],
+    answer_text: str,
+    all_sentences: Sequence[str],
+    by_article: dict[str, str],
 ) -> Conflict | None:
-    for x, y in _rivals(slot, values, all_sentences):
-        if not any(_mentions(answer_text, v.value) or _mentions(cited_text, v.value) for v in (x, y)):
+    # Specific values first: "Busan" vs "Gyeongju", not "South Korea" (which every
+    # article mentions) vs "Busan".
+    spread = {v.value: sum(_mentions(text, v.value) for text in by_article.values()) for v in values}
+    values = sorted(values, key=lambda v: spread[v.value])
+    for x, y in _rivals(slot, values, all_sentences, by_article):
+        if not any(_mentions(answer_text, v.value) for v in (x, y)):
             continue
         first, second = (x, y) if x.at <= y.at else (y, x)
         return Conflict(
-            description=_TEMPLATES[slot].format(
-                x=first.value, y=second.value, a=first.at, b=second.at
-            ),
+            description=_TEMPLATES[slot].format(x=first.value, y=second.value, a=first.at, b=second.at),
             values=[first.value, second.value],
             citations=[first.at, second.at],
         )
@@ -192,7 +261,7 @@ def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]
     extra: list[int] = []
     for slot, detector in DETECTORS.items():
         values = [
-            SlotValue(value, key, i, article_id)
+            SlotValue(value, key, i, article_id, topics_of(text))
             for i, (article_id, text) in enumerate(candidates)
             for value, key in detector(text).items()
         ]

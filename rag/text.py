@@ -76,7 +76,7 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
         "name",
         re.compile(
-            r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|"
+            r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|\bname of\b|\bwho\s+(?:is|was)\b|"
             r"\b(which|what)\s+(?:[\w-]+\s+){0,3}?(person|official|minister|company|companies|firm|outlet|"
             r"newspaper|paper|analyst|spokesperson|spokesman|spokeswoman|leader|president|app)\b",
             re.I,

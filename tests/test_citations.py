@@ -151,13 +151,13 @@ def test_name_spelling_conflict_and_no_false_conflict() -> None:
         _scored(1, "x", "Foreign ministry spokesperson Guo Jiakun told reporters.", 0.9),
         _scored(2, "y", "A spokesperson Gou Jiakun told a media briefing.", 0.85),
     ]
-    found = find_conflicts(spelled, "The spokesperson is Guo Jiakun.", [1])
+    found = find_conflicts(spelled, "The spokesperson is Guo Jiakun.")
     assert [set(c.values) for c in found] == [{"Guo Jiakun", "Gou Jiakun"}]
     same_article = [
         _scored(1, "x", "They will meet in Busan next week.", 0.9),
         _scored(2, "x", "The summit meets in Gyeongju later.", 0.9),
     ]
-    assert find_conflicts(same_article, "They meet in Busan.", [1, 2]) == []
+    assert find_conflicts(same_article, "They meet in Busan.") == []
 
 
 def test_a_place_from_another_event_is_no_conflict() -> None:
@@ -167,7 +167,7 @@ def test_a_place_from_another_event_is_no_conflict() -> None:
         _scored(1, "x", "The two leaders will meet on the sidelines of the APEC summit in Busan.", 1.0),
         _scored(2, "y", "Bessent and He Lifeng will meet in Malaysia this week to prepare the summit.", 0.7),
     ]
-    assert find_conflicts(passages, "The leaders will meet in Busan.", [1]) == []
+    assert find_conflicts(passages, "The leaders will meet in Busan.") == []
 
 
 def test_places_named_together_are_compatible() -> None:
@@ -175,7 +175,7 @@ def test_places_named_together_are_compatible() -> None:
         _scored(1, "x", "The meeting will take place in the South Korean city of Busan.", 1.0),
         _scored(2, "y", "Trump will meet Xi in South Korea on October 30.", 0.95),
     ]
-    assert find_conflicts(passages, "They meet in South Korea.", [2]) == []
+    assert find_conflicts(passages, "They meet in South Korea.") == []
 
 
 def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
@@ -183,9 +183,9 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
         _scored(1, "x", "Trump and Xi have spoken at least three times this year.", 0.9),
         _scored(2, "y", "The leaders have had at least two phone calls this year.", 0.88),
     ]
-    assert find_conflicts(passages, "They discussed TikTok.", []) == []
-    found = find_conflicts(passages, "They have spoken at least three times.", [1])
-    assert [c.values for c in found] == [["at least three", "at least two"]]
+    assert find_conflicts(passages, "They discussed TikTok.") == []
+    found = find_conflicts(passages, "They have spoken at least three times.")
+    assert [c.values for c in found] == [["at least three times", "at least two phone calls"]]
 
 
 @pytest.mark.parametrize(
@@ -253,3 +253,49 @@ def test_a_sentence_joining_two_facts_is_supported_clause_by_clause(
         context,
     )[0]
     assert verifier._by_clauses(invented[0], passages, set(), set(), vectors) is None
+
+
+def test_conflicts_only_about_what_the_question_asks() -> None:
+    venues = [
+        _scored(1, "x", "The two leaders will meet on the sidelines of the APEC summit in Busan.", 1.0),
+        _scored(2, "y", "The leaders will meet at the APEC Summit in the eastern city of Gyeongju.", 0.95),
+    ]
+    answer = "The leaders meet at the APEC summit in Busan."
+    assert [c.values for c in find_conflicts(venues, answer, "Where will the leaders meet?")] == [
+        ["Busan", "Gyeongju"]
+    ]
+    assert find_conflicts(venues, answer, "What will the leaders discuss at the summit?") == []
+    calls = [
+        _scored(1, "x", "Trump and Xi have spoken at least three times this year.", 0.9),
+        _scored(2, "y", "The leaders have had at least two phone calls this year.", 0.88),
+    ]
+    stated = find_conflicts(
+        calls, "They have spoken at least three times.", "They talked three times, right?"
+    )
+    assert [c.values for c in stated] == [["at least three times", "at least two phone calls"]]
+    # "the two leaders" states no count.
+    assert (
+        find_conflicts(calls, "They have spoken at least three times.", "What did the two leaders discuss?")
+        == []
+    )
+
+
+def test_places_of_differently_named_events_are_no_conflict() -> None:
+    passages = [
+        _scored(1, "x", "His Asia tour will include a stop in Malaysia for the ASEAN summit.", 1.0),
+        _scored(2, "y", "The two leaders will meet on the sidelines of the APEC summit in Busan.", 0.95),
+    ]
+    assert find_conflicts(passages, "The summit is in Malaysia.", "Which country hosts the summit?") == []
+
+
+def test_a_country_and_its_city_are_no_conflict() -> None:
+    passages = [
+        _scored(1, "x", "Trump will meet Xi in South Korea on October 30.", 1.0),
+        _scored(2, "x", "The APEC summit is held in the eastern city of Gyeongju.", 0.95),
+        _scored(3, "y", "The two leaders will meet on the sidelines of the APEC summit in Busan.", 0.95),
+        _scored(4, "y", "Trump and Xi are to meet in South Korea.", 0.9),
+    ]
+    found = find_conflicts(passages, "They meet in Busan.", "Where will they meet?")
+    assert [c.values for c in found] == [["Gyeongju", "Busan"]]
+    # The country alone is right whichever city it is: nothing to warn about.
+    assert find_conflicts(passages, "They meet in South Korea.", "Where will they meet?") == []
