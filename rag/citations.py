@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from rag.chunking import sentence_spans
-from rag.conflicts import find_conflicts
+from rag.conflicts import false_premise, find_conflicts
 from rag.dates import annotate_relative_dates
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
@@ -306,7 +306,8 @@ class Verifier:
             for n in order
         ]
         renumbered = [
-            c.model_copy(update={"cited": [order[n] for n in c.cited]}) if c.supported else c for c in checks
+            c.model_copy(update={"cited": [order[n] for n in c.cited if n in order]}) if c.supported else c
+            for c in checks
         ]
         final_conflicts = [
             c.model_copy(
@@ -321,14 +322,21 @@ class Verifier:
 
     # --- all steps ----------------------------------------------------------------------
     def verify(self, draft_text: str, context: Context) -> Verified:
-        if not context.passages or not draft_text.strip():
-            return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=not context.passages)
-        if is_model_abstention(draft_text):
+        if not context.passages:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
-        claims, sentences, sentence_vectors = self.score_claims(draft_text, context)
+        abstained = is_model_abstention(draft_text) or not draft_text.strip()
+        premise = false_premise(context.question, context.passages)
+        if abstained and premise is None:
+            return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
+        claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
+        if premise is not None:
+            # Correct the question first; drop sentences that repeat its false value.
+            wrong = premise.values[0]
+            kept = [(t, ns) for t, ns in kept if wrong.lower() not in t.lower()]
+            kept.insert(0, (premise.description, premise.citations))
         if not kept:
-            model_hedged = any(c.hedge for c in claims)
+            model_hedged = abstained or any(c.hedge for c in claims)
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)
         conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)

@@ -270,3 +270,39 @@ def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]
                 if a.at in chosen_set and b.at not in chosen_set and b.at not in extra:
                     extra.append(b.at)
     return extra
+
+
+# --- false premises ---------------------------------------------------------------------------
+_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:%|per ?cent\b|percent\b)", re.I)
+
+
+def percentage(sentence: str) -> dict[str, str]:
+    """ "a 200% tariff", "20 per cent": a rate."""
+    return {m.group(0): m.group(1) for m in _PERCENT.finditer(sentence)}
+
+
+# What a question can assert that the sources then contradict.
+PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": percentage}
+
+
+def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None:
+    """A value the question takes for granted ("the talks in Singapore", "the 200%
+    tariff") that no source states, where a sentence that answers the question gives
+    another value for the same slot about the same named things: the answer must say
+    what the sources say instead. The conflict's first value is the question's."""
+    relevant = _relevant_sentences(passages)
+    text = " ".join(p.text for p in passages)
+    asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
+    for detector in PREMISE_DETECTORS.values():
+        for value, key in detector(question).items():
+            if _mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
+                continue
+            for passage, sentence in relevant:
+                rivals = [v for v, k in detector(sentence).items() if k != key]
+                if rivals and (topics_of(sentence) - _words(rivals[0])) & asked_topics:
+                    return Conflict(
+                        description=f"The sources say {rivals[0]}, not {value}.",
+                        values=[value, rivals[0]],
+                        citations=[passage.n],
+                    )
+    return None

@@ -215,7 +215,11 @@ def strip_markers(text: str) -> str:
 # "the passage [1] and [3]".
 _REF = (
     r"(?:the\s+)?(?:(?:numbered\s+)?(?:sources?|passages?|articles?|quotes?|reports?|statements?)\s*)?"
-    r"\[\d+(?:\s*[,;]\s*\d+)*\](?:\s*(?:,|and|&)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
+    r"\[\d+(?:\s*[,;]\s*\d+)*\](?:\s*,?\s*(?:and|&)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
+)
+_WHO = (  # who is said to say it: "[1]", "Sources [1] and [2]", "Both [1] and [2]", "The sources"
+    rf"(?:(?:both|all)\s+)?(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+|other\s+)?"
+    rf"(?:sources?|passages?|articles?)(?:\s+provided)?)"
 )
 _VERB = (
     r"(?:states?|says?|said|mentions?|mentioned|reports?|reported|notes?|noted|confirms?|confirmed|"
@@ -223,8 +227,7 @@ _VERB = (
 )
 _META_PREFIX = re.compile(
     # "[1] states that X", "Source [2] says X", "The sources indicate that X"
-    rf"^\s*(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+)?(?:sources?|passages?|articles?)"
-    rf"(?:\s+provided)?)\s+(?:also\s+)?{_VERB}\s+(?:that\s+)?",
+    rf"^\s*{_WHO}\s+(?:(?:also|all|both)\s+)?{_VERB}\s+(?:that\s+)?",
     re.I,
 )
 _LEAD_REF = re.compile(
@@ -268,6 +271,12 @@ def clean_claim(sentence: str) -> str:
     text = _LEAD_REF.sub("", text)
     text = _TRAILING_REF.sub("", text)
     text = _INNER_REF.sub("", text) if re.match(rf"^\s*(?:in|from)\s+{_REF}", text, re.I) else text
+    # "…, while [2] states that X" → "…, while X"; "…, as both sources confirm" → "…"
+    text = re.sub(rf"(?<!\w){_WHO}\s+(?:(?:also|all|both)\s+)?{_VERB}\s+that\s+", "", text, flags=re.I)
+    text = re.sub(
+        rf",?\s*as\s+{_WHO}\s+(?:(?:also|all|both)\s+)?{_VERB}\b(?:\s+(?:this|it))?", "", text, flags=re.I
+    )
+    text = re.sub(rf",?\s*and\s+{_WHO}\s+(?:also\s+)?{_VERB}\s+(?:this|it)\b", "", text, flags=re.I)
     text = strip_markers(text)
     text = re.sub(r"\(\s*\)", "", text)
     text = re.sub(r"\s{2,}", " ", text).strip(" ,;:")

@@ -203,6 +203,10 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
         ("The trip starts on October 27, as stated in [1][2].", "The trip starts on October 27."),
         ("Trump will meet Xi in Busan [1] and later Lee [2].", "Trump will meet Xi in Busan and later Lee."),
         ("In Busan, the leaders met [1].", "In Busan, the leaders met."),
+        ("Sources [1], [2] and [3] all mention that the talks are in Busan.", "The talks are in Busan."),
+        ("Both [1] and [2] say that the meeting is in Busan.", "The meeting is in Busan."),
+        ("The meeting is in Busan, as both sources confirm [1][2].", "The meeting is in Busan."),
+        ("The report states that Xi will go.", "The report states that Xi will go."),
     ],
 )
 def test_clean_claim_leaves_no_dangling_reference(sentence: str, cleaned: str) -> None:
@@ -299,3 +303,22 @@ def test_a_country_and_its_city_are_no_conflict() -> None:
     assert [c.values for c in found] == [["Gyeongju", "Busan"]]
     # The country alone is right whichever city it is: nothing to warn about.
     assert find_conflicts(passages, "They meet in South Korea.", "Where will they meet?") == []
+
+
+def test_false_premise_is_corrected_first(verifier: Verifier) -> None:
+    context = Context(
+        question="Why did Trump impose a 200% tariff on Chinese goods?",
+        passages=[
+            _scored(
+                1, "a", "Trump threatened an additional 100% tariff on Chinese goods from November.", 0.9
+            ),
+            _scored(2, "b", "Trump and Xi will meet in South Korea on October 30.", 0.6),
+        ],
+        best_relevance=0.7,
+    )
+    result = verifier.verify("I don't know based on the provided sources.", context)
+    assert not result.empty
+    assert result.text == "The sources say 100%, not 200% [1]."
+    assert result.conflicts == []  # a premise corrected is no disagreement between sources
+    agreeing = context.model_copy(update={"question": "Why did Trump threaten a 100% tariff?"})
+    assert verifier.verify("I don't know based on the provided sources.", agreeing).empty
