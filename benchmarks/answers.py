@@ -3,6 +3,7 @@ first token, prompt tokens, generation speed, cold start; and the plain llama-in
 (`eval.naive`, same store, same model) on the same questions for comparison.
 
     python -m benchmarks.answers --limit 40 --naive 12 --json-out answers.json
+    python -m benchmarks.answers --split test --limit 40 --naive 0 --backends local --json-out test.json
 
 The `openai` backend is the same code path as `local` (an OpenAI-compatible HTTP client;
 `local` points it at the in-process llama.cpp server), so its latency is the upstream's:
@@ -26,9 +27,11 @@ from rag.pipeline import Pipeline
 from rag.types import Backend
 
 
-def gold_questions() -> list[str]:
+def gold_questions(split: str | None = None) -> list[str]:
+    """The gold set's questions in file order (one split of it when given)."""
     lines = (PROJECT_ROOT / "eval" / "gold" / "qa.jsonl").read_text().splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+    items = [json.loads(line) for line in lines if line.strip()]
+    return [item["question"] for item in items if split is None or item.get("split") == split]
 
 
 def _stream_timings(pipeline: Pipeline, questions: list[str], backend: Backend) -> dict[str, Any]:
@@ -58,10 +61,12 @@ def _stream_timings(pipeline: Pipeline, questions: list[str], backend: Backend) 
     }
 
 
-def run(limit: int, naive_limit: int, data_dir: Path, backends: list[Backend]) -> dict[str, Any]:
-    questions = gold_questions()[:limit]
+def run(
+    limit: int, naive_limit: int, data_dir: Path, backends: list[Backend], split: str | None = None
+) -> dict[str, Any]:
+    questions = gold_questions(split)[:limit]
     settings = Settings(data_dir=data_dir, llm_backend="local")
-    result: dict[str, Any] = {"questions": len(questions)}
+    result: dict[str, Any] = {"questions": len(questions), "split": split}
     started = time.perf_counter()
     pipeline = Pipeline(settings)
     pipeline.ensure_seeded()
@@ -119,12 +124,13 @@ def main() -> None:
         "--naive", type=int, default=12, help="questions for the llama-index baseline (0: skip)"
     )
     parser.add_argument("--backends", default="extractive,local")
+    parser.add_argument("--split", choices=["dev", "test"], help="only this split of the gold set")
     parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
     backends: list[Backend] = [b for b in ("extractive", "local") if b in args.backends.split(",")]
     data_dir = Path(tempfile.mkdtemp(prefix="byline-bench-answers-"))
     try:
-        result = run(args.limit, args.naive, data_dir, backends)
+        result = run(args.limit, args.naive, data_dir, backends, args.split)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
