@@ -7,7 +7,7 @@ pipeline differs — hybrid retrieval, sentence selection, the tuned prompt, ver
 conflict detection and abstention — so the gap in the report is what those buy.
 
 Two deliberate choices: `llm`/`embed_model` are passed explicitly (never llama-index's
-global `Settings`, DESIGN §5), and the answer length is capped at the same
+global `Settings`), and the answer length is capped at the same
 `max_answer_tokens` our pipeline uses, so the comparison is about the pipeline, not about
 one side rambling. The recipe has no verifier, so every retrieved node counts as cited and
 abstention is read from the wording of its reply.

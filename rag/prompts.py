@@ -1,4 +1,4 @@
-"""The generation prompt: a tuned, measured parameter (DESIGN §3), not prose to tweak.
+"""The generation prompt: a tuned, measured parameter (docs/ARCHITECTURE.md), not prose to tweak.
 
 The system prompt is fixed so the local runtime's prompt cache reuses it; everything that
 changes per question (date line, sources, question) goes in the user message, last. No

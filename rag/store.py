@@ -9,7 +9,7 @@ plain Chroma documents + flat metadata, so llama-index can still read the collec
 eval's naive baseline does).
 
 An embedded store is owned by one process (a lock file says which); several processes
-must share a Chroma server instead (DESIGN §4).
+must share a Chroma server instead (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
