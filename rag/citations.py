@@ -66,6 +66,7 @@ class ScoredClaim:
     cited: list[int]
     vector: np.ndarray
     hedge: bool = False
+    asked: frozenset[str] = frozenset()  # the question's content words
 
 
 def is_model_abstention(text: str) -> bool:
@@ -119,6 +120,7 @@ class Verifier:
                 cited=[n for n in dict.fromkeys(parse_markers(raw)) if n in passages],
                 vector=vec,
                 hedge=bool(_HEDGE.search(text)),
+                asked=frozenset(content_terms(context.question)),
             )
             for raw, text, vec in zip(raws, texts, vectors[: len(raws)], strict=True)
         ]
@@ -146,7 +148,10 @@ class Verifier:
             + (f" {p.date:%B} {p.date.day}, {p.date.year}" if p.date else "")
             for p in group
         )
+        # What the claim adds to the question must be in the sources; the words it echoes
+        # from the question ("the spokeswoman who announced it is …") prove nothing.
         terms = set(content_terms(claim.text))
+        terms = (terms - claim.asked) or terms
         lexical = len(terms & set(content_terms(seen))) / len(terms) if terms else 0.0
         cosine = max((float(np.max(v @ claim.vector)) for v in vectors if len(v)), default=0.0)
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
@@ -154,6 +159,7 @@ class Verifier:
             return min(score, self._threshold - 0.01)
         if names_in(claim.text) - words_in(seen) - exempt_names:
             # A name the sources never use ("under the US Trade Act") is invented too.
+            # (Titles count as names here, so "President" must appear somewhere too.)
             return min(score, self._threshold - 0.01)
         return score
 
@@ -165,7 +171,9 @@ class Verifier:
         # Numbers the question itself states ("the report dated 24 October 2025") may be
         # repeated by the answer without a source stating them.
         exempt = numbers_in(context.question)
-        exempt_names = words_in(context.question)
+        # A name must be one the sources use somewhere (or the question does): the cited
+        # passage may call him "Xi" where another calls him "Xi Jinping".
+        exempt_names = words_in(" ".join([context.question, *(p.text for p in context.passages)]))
         question_terms = set(content_terms(context.question))
         checks: list[ClaimCheck] = []
         kept: list[tuple[str, list[int]]] = []
@@ -252,7 +260,7 @@ class Verifier:
         cited: list[int] = []
         scores = []
         for text, vector in zip(clauses, vectors, strict=True):
-            part = ScoredClaim(raw=text, text=text, cited=claim.cited, vector=vector)
+            part = ScoredClaim(raw=text, text=text, cited=claim.cited, vector=vector, asked=claim.asked)
 
             def support(ns: Sequence[int], part: ScoredClaim = part) -> float:
                 return self.support(

@@ -72,16 +72,18 @@ class Settings(BaseSettings):
         description="Chunks whose sentences are scored against a question; the top_k whose best "
         "sentence scores highest are the answer's hits, and its context is chosen from all of them.",
     )
-    context_token_budget: int = Field(default=110, ge=64, le=8000)
+    context_token_budget: int = Field(default=160, ge=64, le=8000)
     context_max_passages: int = Field(default=5, ge=1, le=20)
     min_relevance: float = Field(
         default=0.30, description="Below this best question-passage cosine, abstain."
     )
+    extractive_min_score: float = Field(
+        default=0.5, description="The extractive backend abstains below this sentence score."
+    )
     quote_min_score: float = Field(
-        default=0.5,
-        description="A source sentence scoring at least this (context score) answers the question well "
-        "enough to be quoted: the extractive backend abstains below it, and an LLM answer that did not "
-        "hold up is replaced by the quote above it.",
+        default=0.8,
+        description="An LLM answer that did not hold up (or lacks what was asked) is replaced by a quote "
+        "of the best source sentence when that scores at least this (context score); else: abstain.",
     )
 
     # --- generation ----------------------------------------------------------------

@@ -333,7 +333,7 @@ class ExtractiveGenerator:
         if not ranked:
             return Draft(text=MODEL_ABSTAIN, backend=self.backend)
         best_score, best_n, best_text = ranked[0]
-        if best_score < self._settings.quote_min_score:
+        if best_score < self._settings.extractive_min_score:
             return Draft(text=MODEL_ABSTAIN, backend=self.backend)
         parts = [f"{best_text} [{best_n}]"]
         for score, n, text in ranked[1:]:

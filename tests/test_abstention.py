@@ -82,10 +82,14 @@ def test_supported_answer_of_the_wrong_kind_abstains() -> None:
     assert not kept.abstain and not kept.quote_instead
 
 
-def test_nothing_held_up_quotes_only_strong_evidence() -> None:
-    empty = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
+def test_nothing_held_up_quotes_only_strong_evidence_and_never_overrides_the_model() -> None:
+    removed = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=False)
     strong = AbstentionPolicy(Settings(llm_backend="extractive", quote_min_score=0.8))
-    assert strong.after_verification(_context("Who?", score=0.9), empty, can_quote=True).quote_instead
-    weak = strong.after_verification(_context("Who?", score=0.7), empty, can_quote=True)
-    assert weak.abstain and weak.reason == "the model found no answer in the sources"
-    assert strong.after_verification(_context("Who?", score=0.9), empty, can_quote=False).abstain
+    assert strong.after_verification(_context("Who?", score=0.9), removed, can_quote=True).quote_instead
+    weak = strong.after_verification(_context("Who?", score=0.7), removed, can_quote=True)
+    assert weak.abstain and weak.reason == "no sentence of the draft answer was supported by the sources"
+    assert strong.after_verification(_context("Who?", score=0.9), removed, can_quote=False).abstain
+    # The model's own "I don't know" stands, however strong the best sentence looks.
+    declined = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
+    decision = strong.after_verification(_context("Who?", score=1.2), declined, can_quote=True)
+    assert decision.abstain and decision.reason == "the model found no answer in the sources"
