@@ -127,7 +127,29 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
         return any(new(m.group(1).split()[-1]) for m in _PLACE.finditer(text))
     if kind == "name":
         return any(new(w) and content_terms(name_key(w)) for w in _NAME.findall(text))
+    if kind == "number":
+        return _gives_count(text, question)
     return _HOLDS[kind].search(text) is not None
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?([a-z]{3,})\b", re.I)
+
+
+def _gives_count(text: str, question: str) -> bool:
+    """A number the question did not state — and for "how many X", one counting X: "the
+    two leaders" is no answer to "How many member economies …?"."""
+    asked = numbers_in(question)
+    counted = _HOW_MANY.search(question)
+    unit = counted.group(1)[:4].lower() if counted else None
+    tokens = re.findall(r"[\w%.-]+", text)
+    for i, token in enumerate(tokens):
+        if not _HOLDS["number"].fullmatch(token) and not re.fullmatch(r"\d[\d.,%-]*", token):
+            continue
+        if numbers_in(token) and numbers_in(token) <= asked:
+            continue
+        if unit is None or any(t.lower().startswith(unit) for t in tokens[i + 1 : i + 4]):
+            return True
+    return False
 
 
 CUE_WEIGHT = 0.05

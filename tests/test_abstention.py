@@ -61,6 +61,18 @@ def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None
     assert gives_kind("On Thursday, Oct. 30 [1].", "date", "When do they meet?")
 
 
+def test_a_count_must_count_what_was_asked() -> None:
+    question = "How many member economies belong to the forum?"
+    assert not gives_kind("The two leaders will meet in Busan [1].", "number", question)
+    assert gives_kind("It has 21 member economies [1].", "number", question)
+    assert gives_kind(
+        "At least two phone calls [1].", "number", "How many phone conversations did they have?"
+    )
+    assert gives_kind("Eleven days later [1].", "number", "How many days after the meeting?")
+    assert not gives_kind("In 2019 [1].", "number", "How many times since 2019?")
+    assert gives_kind("A 20 per cent tariff [1].", "number", "How much is the tariff?")
+
+
 def test_no_passages_or_weak_ones_abstain_before_generation() -> None:
     policy = AbstentionPolicy(Settings(llm_backend="extractive"))
     assert policy.before_generation(Context(question="q", passages=[], best_relevance=0.0))
