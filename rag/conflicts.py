@@ -171,10 +171,13 @@ def find_conflicts(passages: Sequence[Passage], answer_text: str, question: str 
         if slot == "place":
             # A place the question names is its frame ("which city in South Korea?").
             values = [v for v in values if v.value.split()[-1].lower() not in asked_words]
-        stated = any(_stated_in(v, question, asked_numbers) for v in values)
-        if question and SLOT_KINDS[slot] != kind and not stated:
-            continue
-        conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article)
+        # Off the question's kind, only a disagreement over a value the question states.
+        asked_about = (
+            (lambda v: _stated_in(v, question, asked_numbers))
+            if question and SLOT_KINDS[slot] != kind
+            else None
+        )
+        conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article, asked_about)
         if conflict is not None:
             found.append(conflict)
     return found
@@ -235,6 +238,7 @@ def _first_conflict(
     answer_text: str,
     all_sentences: Sequence[str],
     by_article: dict[str, str],
+    asked_about: Callable[[SlotValue], bool] | None = None,
 ) -> Conflict | None:
     # Specific values first: "Busan" vs "Gyeongju", not "South Korea" (which every
     # article mentions) vs "Busan".
@@ -242,6 +246,8 @@ def _first_conflict(
     values = sorted(values, key=lambda v: spread[v.value])
     for x, y in _rivals(slot, values, all_sentences, by_article):
         if not any(_mentions(answer_text, v.value) for v in (x, y)):
+            continue
+        if asked_about is not None and not (asked_about(x) or asked_about(y)):
             continue
         first, second = (x, y) if x.at <= y.at else (y, x)
         return Conflict(
@@ -301,7 +307,7 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
                 rivals = [v for v, k in detector(sentence).items() if k != key]
                 if rivals and (topics_of(sentence) - _words(rivals[0])) & asked_topics:
                     return Conflict(
-                        description=f"The sources say {rivals[0]}, not {value}.",
+                        description=f"Correction: {rivals[0]}, not {value}.",
                         values=[value, rivals[0]],
                         citations=[passage.n],
                     )

@@ -277,6 +277,13 @@ def test_conflicts_only_about_what_the_question_asks() -> None:
         calls, "They have spoken at least three times.", "They talked three times, right?"
     )
     assert [c.values for c in stated] == [["at least three times", "at least two phone calls"]]
+    spelled = [
+        _scored(1, "x", "Spokesperson Guo Jiakun said South Korean President Lee invited Xi.", 0.9),
+        _scored(2, "y", "Spokesperson Gou Jiakun said Xi will meet Trump.", 0.88),
+    ]
+    # A place question that names "South Korean" does not ask about the spokesperson's name.
+    where = "Where will Trump meet the South Korean leader?"
+    assert find_conflicts(spelled, "Guo Jiakun said Lee invited Xi.", where) == []
     # "the two leaders" states no count.
     assert (
         find_conflicts(calls, "They have spoken at least three times.", "What did the two leaders discuss?")
@@ -318,7 +325,7 @@ def test_false_premise_is_corrected_first(verifier: Verifier) -> None:
     )
     result = verifier.verify("I don't know based on the provided sources.", context)
     assert not result.empty
-    assert result.text == "The sources say 100%, not 200% [1]."
+    assert result.text == "Correction: 100%, not 200% [1]."
     assert result.conflicts == []  # a premise corrected is no disagreement between sources
     agreeing = context.model_copy(update={"question": "Why did Trump threaten a 100% tariff?"})
     assert verifier.verify("I don't know based on the provided sources.", agreeing).empty
