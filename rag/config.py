@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 
 EmbedBackend = Literal["onnx", "openai"]
 LLMBackend = Literal["auto", "local", "openai", "extractive"]
@@ -25,6 +26,13 @@ def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "byline"
+
+
+def default_seeds_dir() -> Path:
+    """The bundled sample articles: `rag/seeds/` in an installed wheel (setup.py copies them
+    there), the repository's `seeds/` in a checkout or an editable install."""
+    bundled = PACKAGE_DIR / "seeds"
+    return bundled if bundled.is_dir() else PROJECT_ROOT / "seeds"
 
 
 def _alias(name: str, *plain: str) -> AliasChoices:
@@ -38,7 +46,7 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_default_data_dir)
-    seeds_dir: Path = PROJECT_ROOT / "seeds"
+    seeds_dir: Path = Field(default_factory=default_seeds_dir)
     collection: str = Field(default="byline", min_length=3, max_length=63)
     chroma_host: str | None = Field(default=None, validation_alias=_alias("chroma_host", "CHROMA_HOST"))
     chroma_port: int = Field(default=8000, validation_alias=_alias("chroma_port", "CHROMA_PORT"))
