@@ -99,19 +99,36 @@ def delete(article_id: str) -> None:
 
 @app.command()
 def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List stored articles and counts."""
+    """Stored articles and chunk counts, the store and the data dir."""
     pipeline = _pipeline()
     try:
         rows = pipeline.store.list_articles()
         location = pipeline.store.location
+        empty = pipeline.empty_store_error() if not rows else None
     except BylineError as exc:
         _fail(exc)
     finally:
         pipeline.close()
+    settings = pipeline.settings
+    n_chunks = sum(r["chunks"] for r in rows)
     if as_json:
-        console.print_json(json.dumps({"store": location, "articles": rows}))
+        summary = {
+            "store": location,
+            "data_dir": str(settings.data_dir),
+            "collection": settings.collection,
+            "article_count": len(rows),
+            "chunk_count": n_chunks,
+            "articles": rows,
+        }
+        console.print_json(json.dumps(summary))
         return
-    table = Table(title=f"{len(rows)} articles, {sum(r['chunks'] for r in rows)} chunks — {location}")
+    console.print(
+        f"data dir {settings.data_dir}; {location}; collection {settings.collection!r}", highlight=False
+    )
+    if empty is not None:
+        console.print(f"{empty.message}\n{empty.hint}", style="yellow", highlight=False, markup=False)
+        return
+    table = Table(title=f"{len(rows)} articles, {n_chunks} chunks")
     for col in ("id", "date", "source", "chunks", "title"):
         table.add_column(col)
     for r in rows:
@@ -119,6 +136,19 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             str(r["article_id"]), str(r["date"]), str(r["source"]), str(r["chunks"]), str(r["title"])[:60]
         )
     console.print(table)
+
+
+def _seed_if_empty(pipeline: Any) -> None:
+    """First run: ingest the bundled samples into an empty store, and say so (stderr)."""
+    report = pipeline.ensure_seeded()
+    if report is not None and report.added:
+        err.print(
+            f"the store was empty: ingested {len(report.added)} sample articles from "
+            f"{pipeline.settings.seeds_dir} into {pipeline.store.location}",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
 
 
 def _filters(
@@ -142,7 +172,7 @@ def search(
     """Retrieval only: the fused hits with their scores."""
     pipeline = _pipeline()
     try:
-        pipeline.ensure_seeded()
+        _seed_if_empty(pipeline)
         hits = pipeline.search(query, top_k, _filters(source, article, since, until))
     except BylineError as exc:
         _fail(exc)
@@ -199,7 +229,7 @@ def ask(
         raise typer.Exit(2)
     pipeline = _pipeline()
     try:
-        pipeline.ensure_seeded()
+        _seed_if_empty(pipeline)
         answer = pipeline.ask(question, top_k=top_k, backend=backend if backend else None)
     except BylineError as exc:
         _fail(exc)

@@ -41,6 +41,14 @@ class EmbeddingModelMismatch(BylineError):
     title = "Embedding model mismatch"
 
 
+class StoreEmpty(BylineError):
+    """No articles are stored, so no question can be answered: said plainly instead of an
+    abstention ("The articles don't say." would blame the articles)."""
+
+    status_code = 409
+    title = "Store empty"
+
+
 class StoreBusy(BylineError):
     """Another process owns the embedded store."""
 

@@ -20,8 +20,9 @@ from rag.chunking import Chunker
 from rag.citations import Verified, Verifier
 from rag.config import Settings
 from rag.context import ContextBuilder, ScoredSentence
+from rag.corpus import SUPPORTED_SUFFIXES, iter_files
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable
+from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable, StoreEmpty
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
 from rag.ingest import Ingestor, ProgressFn
 from rag.prompts import ABSTAIN_TEXT
@@ -58,6 +59,25 @@ class StreamEvent:
     context: Context | None = None
     delta: str = ""
     answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """What is stored, and where: `byline stats`, `/readyz` and `byline doctor` show it."""
+
+    kind: Literal["embedded", "server"]
+    location: str
+    data_dir: Path
+    collection: str
+    articles: int
+    chunks: int
+
+
+def sample_files(seeds_dir: Path) -> list[Path]:
+    """The bundled sample articles that `byline ingest` (no paths) and a first start load."""
+    if not seeds_dir.is_dir():
+        return []
+    return [p for p in iter_files([seeds_dir]) if p.suffix.lower() in SUPPORTED_SUFFIXES]
 
 
 class Pipeline:
@@ -114,17 +134,56 @@ class Pipeline:
         return self.ingestor.ingest_paths(paths, prune=prune, progress=progress)
 
     def ensure_seeded(self) -> IngestReport | None:
-        """Ingest the bundled seeds when the store is empty (first run)."""
+        """Ingest the bundled seeds when the store is empty (first run). When there are
+        none to ingest the store stays empty, and questions then say so (`StoreEmpty`)."""
         if self.store.count() > 0:
             return None
         return self.ingest([self.settings.seeds_dir])
+
+    # --- what is stored ----------------------------------------------------------------
+    def store_status(self) -> StoreStatus:
+        articles, chunks = self.store.counts()
+        return StoreStatus(
+            kind="server" if self.store.is_server else "embedded",
+            location=self.store.location,
+            data_dir=self.settings.data_dir,
+            collection=self.settings.collection,
+            articles=articles,
+            chunks=chunks,
+        )
+
+    def empty_store_error(self) -> StoreEmpty:
+        """What an empty store tells whoever asks: what is empty, where, how to fill it."""
+        s = self.settings
+        where = self.store.location
+        if not self.store.is_server:
+            where += f", data dir {s.data_dir}"
+        samples = sample_files(s.seeds_dir)
+        if samples:
+            seeds = f"`byline ingest` with no path loads the {len(samples)} bundled sample articles"
+        else:
+            seeds = f"no bundled sample articles were found at {s.seeds_dir}"
+        return StoreEmpty(
+            f"the store is empty: collection {s.collection!r} ({where}) holds no articles, "
+            "so there is nothing to answer from",
+            f"add articles with `byline ingest PATH…` or `POST /v1/documents`; {seeds}",
+        )
+
+    def _check_not_empty(self) -> None:
+        """Called when retrieval found nothing: an empty store is an error, not an
+        abstention (a filter that matches nothing still abstains)."""
+        if self.store.count() == 0:
+            raise self.empty_store_error()
 
     # --- question answering ----------------------------------------------------------
     def search(
         self, question: str, top_k: int | None = None, filters: SearchFilters | None = None
     ) -> list[Hit]:
         _check_question(question)
-        return self.retriever.search(question, top_k, filters)
+        hits = self.retriever.search(question, top_k, filters)
+        if not hits:
+            self._check_not_empty()
+        return hits
 
     def retrieve(
         self, question: str, top_k: int | None = None, filters: SearchFilters | None = None
@@ -139,6 +198,8 @@ class Pipeline:
     ) -> tuple[list[Hit], list[Hit], list[ScoredSentence]]:
         k = top_k or self.settings.top_k
         pool = self.retriever.search(question, max(k, self.settings.rerank_pool), filters)
+        if not pool:
+            self._check_not_empty()
         scored = self.context_builder.score_sentences(question, pool)
         return self.context_builder.rerank(pool, scored, k), pool, scored
 
@@ -297,4 +358,4 @@ def _check_question(question: str) -> None:
         )
 
 
-__all__ = ["BylineError", "Pipeline", "StreamEvent", "standalone_question"]
+__all__ = ["BylineError", "Pipeline", "StoreStatus", "StreamEvent", "sample_files", "standalone_question"]

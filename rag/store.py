@@ -200,6 +200,7 @@ class ChromaStore:
         self._collection: Any = None
         self._lock: StoreLock | None = None
         self._mutex = threading.RLock()
+        self._counts: tuple[str, int, int] | None = None  # (revision, articles, chunks)
 
     # --- connection ------------------------------------------------------------------
     @property
@@ -481,3 +482,15 @@ class ChromaStore:
 
     def count(self) -> int:
         return int(self._call("count"))
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks). Counting articles reads every chunk's metadata, so it is
+        done again only after a write (a new revision)."""
+        revision = self.revision()
+        cached = self._counts
+        if cached is not None and cached[0] == revision:
+            return cached[1], cached[2]
+        rows = self.list_articles()
+        result = (len(rows), sum(int(r["chunks"]) for r in rows))
+        self._counts = (revision, *result)
+        return result

@@ -303,8 +303,17 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"] = "ready"
     backend: Backend
-    store: str
+    store: Literal["embedded", "server"]
     auth: Literal["keys", "open"]
+    data_dir: str = Field(description="Where the embedded store and the assembled model file live.")
+    collection: str
+    articles: int | None = Field(description="Stored articles; null when the store could not be read.")
+    chunks: int | None = Field(description="Stored chunks; null when the store could not be read.")
+    warning: str | None = Field(
+        default=None,
+        description="Why questions can't be answered although the service is up: the store is empty "
+        "(and how to fill it), or it could not be read.",
+    )
 
 
 # --- OpenAPI: error responses -------------------------------------------------------------
@@ -313,6 +322,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The key may not do this: a public key on the documents API, "
     "or used from an origin it isn't bound to.",
     404: "No such resource.",
+    409: "The store holds no articles (nothing to answer from), or was built with another embedding model.",
     413: "The body (or uploaded file) is too large.",
     415: "Unsupported content type.",
     422: "Invalid input; `errors` names each offending field.",

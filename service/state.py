@@ -51,6 +51,9 @@ class ServiceState:
                     "store was empty: ingested the seeds",
                     extra={"articles": len(report.added), "chunks": report.chunks_written},
                 )
+                if pipeline.store.count() == 0:
+                    empty = pipeline.empty_store_error()
+                    log.warning("%s (%s)", empty.message, empty.hint, extra={"error": "StoreEmpty"})
             pipeline.warm_up()
         except BaseException:
             pipeline.close()

@@ -133,7 +133,19 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "backend": "extractive", "store": "embedded", "auth": "keys"}
+    body = ready.json()
+    data_dir = str(state_of(client).settings.data_dir)
+    counts = {k: body.pop(k) for k in ("articles", "chunks")}
+    assert body == {
+        "status": "ready",
+        "backend": "extractive",
+        "store": "embedded",
+        "auth": "keys",
+        "data_dir": data_dir,
+        "collection": "byline",
+        "warning": None,
+    }
+    assert counts["articles"] >= 5 and counts["chunks"] > counts["articles"]
 
 
 def test_not_ready_until_loaded(tmp_path: Path) -> None:

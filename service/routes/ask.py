@@ -69,7 +69,7 @@ async def _ask_events(stream: AnswerStream) -> AsyncIterator[bytes]:
             "a stream of events.\n\n" + _STREAM_DOC,
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(401, 403, 413, 422, 429, 503, 504),
+        **error_responses(401, 403, 409, 413, 422, 429, 503, 504),
     },
 )
 async def ask(

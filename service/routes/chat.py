@@ -182,7 +182,7 @@ async def _chat_events(stream: AnswerStream, model: str, include_usage: bool) ->
             "events ending with `data: [DONE]`; the last chunk carries `citations`.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(401, 403, 404, 413, 422, 429, 503, 504),
+        **error_responses(401, 403, 404, 409, 413, 422, 429, 503, 504),
     },
 )
 async def chat_completions(

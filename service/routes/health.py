@@ -1,10 +1,13 @@
 """Liveness (`/healthz`: the process answers) and readiness (`/readyz`: questions can be
-answered — the pipeline and its models are loaded)."""
+answered — the pipeline and its models are loaded), with what the store holds."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 
+from rag.errors import BylineError
 from service.deps import State
 from service.schemas import Health, Ready, error_responses
 
@@ -19,13 +22,30 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Ready,
-    summary="Readiness: 200 once the pipeline is loaded, 503 until then (or if it failed)",
+    summary="Readiness: 200 once the pipeline is loaded, 503 until then (or if it failed); "
+    "with the stored article and chunk counts",
     responses=error_responses(503),
 )
 async def readyz(state: State) -> Ready:
     pipeline = state.require_pipeline()
+    articles: int | None = None
+    chunks: int | None = None
+    warning: str | None = None
+    try:
+        articles, chunks = await asyncio.to_thread(pipeline.store.counts)
+    except BylineError as exc:
+        # Readiness is about this process; a store that is down is reported, and every
+        # store-backed route answers 503 meanwhile.
+        warning = f"the store could not be read: {exc}"
+    if articles == 0:
+        warning = str(pipeline.empty_store_error())
     return Ready(
         backend=pipeline.default_backend,
         store="server" if pipeline.store.is_server else "embedded",
         auth="open" if state.keys.open else "keys",
+        data_dir=str(pipeline.settings.data_dir),
+        collection=pipeline.settings.collection,
+        articles=articles,
+        chunks=chunks,
+        warning=warning,
     )

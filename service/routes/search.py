@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["search"])
     "/search",
     response_model=SearchResponse,
     summary="Retrieve the passages a question would be answered from",
-    responses=error_responses(401, 403, 413, 422, 429, 503, 504),
+    responses=error_responses(401, 403, 409, 413, 422, 429, 503, 504),
 )
 async def search(
     body: SearchRequest, _caller: PublicAccess, state: State, pipeline: PipelineDep
