@@ -75,13 +75,13 @@ _SPORTS_TITLES = (
 )
 _SPORTS_LINES = (
     "{home} {home_team} beat {away} {away_team} {h} to {a} at {ground}.",
-    "{player} scored twice for the hosts, with a curling free kick into the far corner.",
-    "The opposing goalkeeper {player2} saved a penalty moments prior to halftime.",
+    "{player} scored twice for the home eleven, with a curling free kick into the far corner.",
+    "The opposing goalkeeper {player2} saved a penalty seconds prior to halftime.",
     "A crowd of {crowd} thousand fans watched the match in steady drizzle.",
-    "Coach {coach} praised the midfield pressing and insisted the squad remained hungry.",
-    "The {away_team} defence looked shaky whenever wingers raced along the flank.",
+    "Coach {coach} praised the midfield harrying and insisted the squad remained hungry.",
+    "The {away_team} defence wobbled whenever wingers raced along the flank.",
     "Substitute {player2} hit the crossbar with a looping header late in the second half.",
-    "The referee booked {n} players in a scrappy, physical contest.",
+    "The referee booked {n} players in a scrappy, bruising contest.",
     "Supporters sang loudly behind the goal and unfurled a giant green banner.",
     "{home_team} climb to {ordinal} position in the regional league table.",
     "Groundstaff forked the soggy pitch at the interval to keep the ball rolling.",
@@ -90,20 +90,20 @@ _SPORTS_LINES = (
 _FORECAST_TITLES = (
     "{town} forecast: drizzle and gusts",
     "Frost and fog for {town} valleys",
-    "Sunshine returns to {town} coast",
+    "Sunshine bathes {town} coast",
 )
 _FORECAST_LINES = (
-    "Forecasters in {town} predict light drizzle with gusts near {wind} kilometres an hour.",
-    "Daytime highs should reach {temp} degrees Celsius, with frost probable overnight in sheltered hollows.",
-    "Fog may linger along the river until noon, then a gentle breeze clears it.",
+    "Forecasters in {town} foresee light drizzle with gusts near {wind} kilometres an hour.",
+    "Daytime highs may reach {temp} degrees Celsius, with frost probable overnight in sheltered hollows.",
+    "Fog may linger along the river till noon, then a gentle breeze disperses it.",
     "Farmers around {town} welcomed the rainfall following a dry spell that parched the orchards.",
-    "Humidity remains high, and a short thunderstorm may rattle the hills by evening.",
-    "Sailors off the {town} headland should watch for choppy swells and sudden squalls.",
-    "Pollen counts climb as sunshine warms the meadows; hay fever sufferers beware.",
+    "Humidity remains high, and a sudden thunderstorm may rattle the hills by evening.",
+    "Sailors off the {town} headland must watch for choppy swells and sudden squalls.",
+    "Pollen levels climb as sunshine warms the meadows; hay fever sufferers beware.",
     "Snow is improbable, although sleet may dust the higher moors around {town}.",
     "Cyclists can enjoy calm lanes, with barely a ripple of wind across the fens.",
     "The {town} observatory logged {rain} millimetres of rain, slightly above normal.",
-    "Overnight lows dip to {low} degrees; gardeners should shield tender seedlings.",
+    "Overnight lows dip to {low} degrees; gardeners ought to shield tender seedlings.",
     "A rainbow arched above the {town} estuary as showers drifted eastward.",
 )
 _ORDINALS = ("second", "third", "fifth", "sixth", "seventh", "eighth", "ninth")
