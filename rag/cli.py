@@ -27,6 +27,24 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_PARTIAL = 3
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from rag.doctor import version
+
+        console.print(f"byline {version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Grounded, cited answers from news articles."""
+
+
 def _pipeline(**overrides: Any) -> Any:
     from rag.pipeline import Pipeline
 
@@ -239,6 +257,29 @@ def ask(
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
     else:
         print_answer(answer)
+
+
+@app.command()
+def doctor(
+    verify: Annotated[
+        bool, typer.Option(help="Re-hash the local model file (≈1 s per GB) instead of trusting its stamp.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check this installation: versions, data dir, store, model files, backends, downloads.
+    Exit 1 when something is broken. Downloads nothing, loads no model."""
+    from rag.doctor import as_dicts, failed, run_checks
+
+    checks = run_checks(Settings(), verify=verify)
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": not failed(checks), "checks": as_dicts(checks)}, indent=2) + "\n")
+    else:
+        styles = {"ok": "green", "warn": "yellow", "fail": "bold red", "info": "dim"}
+        for c in checks:
+            console.print(f"[{styles[c.status]}]{c.status:<4}[/] {c.name:<12} ", end="", highlight=False)
+            console.print(c.detail, highlight=False, markup=False)
+    if failed(checks):
+        raise typer.Exit(1)
 
 
 @app.command()
