@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from eval.goldcheck import longest_shared_run, overlap_rows, render
+from eval.metrics import QUESTION_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_PATH = ROOT / "eval" / "gold" / "qa.jsonl"
@@ -24,18 +25,7 @@ SEEDS_DIR = ROOT / "seeds"
 REQUIRED_FIELDS = frozenset({"id", "question", "answer", "accept", "sources", "evidence", "type", "split"})
 OPTIONAL_FIELDS = frozenset({"notes", "sides"})
 SPLITS = ("dev", "test")
-ALLOWED_TYPES = frozenset(
-    {
-        "single",
-        "multi",
-        "temporal",
-        "conflict",
-        "numeric",
-        "unanswerable",
-        "adversarial",
-        "false_premise",
-    }
-)
+ALLOWED_TYPES = frozenset(QUESTION_TYPES)  # the eval's own list: one place names the types
 MIN_QUESTIONS = 170
 
 # Reader-worded questions (ids "r..."): how many of each type at least, and the longest run
