@@ -235,7 +235,7 @@ class Verifier:
     ) -> tuple[list[int], float, Literal["kept", "cited_added"]] | None:
         """The claim's own citation(s) if they hold, else the best single passage. Not the
         best two: two passages about different events combine into a fact neither states
-        ("they last met in 2019 [1] in Busan [2]"); a sentence joining two facts is checked
+        ("they last met in 2019 [1] in Porto [2]"); a sentence joining two facts is checked
         clause by clause instead."""
         singles = sorted(((support([n]), n) for n in passages), reverse=True)
         options: list[tuple[list[int], float, Literal["kept", "cited_added"]]] = [

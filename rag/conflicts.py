@@ -1,8 +1,8 @@
 """Where the sources disagree: different values for the same thing, from different
 articles, in sentences that answer the question.
 
-A false conflict is worse than a missed one ("one says Gyeongju, another says Malaysia"
-told a reader the venue was in doubt when Malaysia was where the finance officials met).
+A false conflict is worse than a missed one ("one says Porto, another says Madrid"
+told a reader the venue was in doubt when Madrid was where the finance ministers met).
 So a disagreement is reported only when
 
 - both values fill the same slot (a meeting's place, a count of calls, a person's name),
@@ -10,9 +10,12 @@ So a disagreement is reported only when
 - the two sentences come from different articles and both answer the question: their
   context score is close to the best sentence's — a sentence about another event that
   happens to mention a place is not a rival answer;
-- the answer itself states one of the values (or cites a sentence that does);
-- no single sentence in the sources names both values (then they are compatible: "the
-  South Korean city of Busan" means South Korea vs Busan is no disagreement).
+- the question asks for that kind of thing (a place for "where", a count for "how many",
+  a name for "who"), or states one of the values itself;
+- the answer itself states one of the values;
+- no single sentence in the sources names both values, nor each article the other's (then
+  they are compatible: "the Portuguese city of Porto" means Portugal vs Porto is no
+  disagreement), and two places' sentences share a named thing (the same summit).
 
 Detectors are plain functions, `Detector = (sentence) -> {value: kind}`; add one to
 `DETECTORS` to catch a new kind of disagreement.
@@ -47,7 +50,7 @@ class SlotValue:
 def topics_of(sentence: str) -> frozenset[str]:
     """The capitalised names a sentence mentions (not its first word, not a month or a
     weekday). Two places are rivals only when their sentences share one — the same
-    summit, the same people — and "ASEAN summit in Malaysia" vs "APEC summit in Busan"
+    summit, the same people — and "EU summit in Madrid" vs "NATO summit in Porto"
     share none."""
     return frozenset(w for w in names_in(sentence) if not _CALENDAR.match(w.title()))
 
@@ -209,7 +212,7 @@ def _rivals(
 ) -> Iterator[tuple[SlotValue, SlotValue]]:
     """Pairs of values from different articles that disagree about the same slot: never
     named together in one sentence, nor each in the other's article (an article that says
-    both "South Korea" and "Gyeongju" is giving a country and its city, not a rival)."""
+    both "Portugal" and "Lisbon" is giving a country and its city, not a rival)."""
     for i, x in enumerate(values):
         for y in values[i + 1 :]:
             if x.article_id == y.article_id or x.key == y.key:
@@ -240,8 +243,8 @@ def _first_conflict(
     by_article: dict[str, str],
     asked_about: Callable[[SlotValue], bool] | None = None,
 ) -> Conflict | None:
-    # Specific values first: "Busan" vs "Gyeongju", not "South Korea" (which every
-    # article mentions) vs "Busan".
+    # Specific values first: "Porto" vs "Lisbon", not "Portugal" (which every
+    # article mentions) vs "Porto".
     spread = {v.value: sum(_mentions(text, v.value) for text in by_article.values()) for v in values}
     values = sorted(values, key=lambda v: spread[v.value])
     for x, y in _rivals(slot, values, all_sentences, by_article):

@@ -165,7 +165,7 @@ class ContextBuilder:
     @staticmethod
     def _add_rivals(scored: Sequence[ScoredSentence], chosen: dict[tuple[str, int], ScoredSentence]) -> int:
         """Both sides of a disagreement, even past the budget: a chosen sentence that puts
-        the meeting in Busan brings the equally relevant one that puts it in Gyeongju."""
+        the meeting in Porto brings the equally relevant one that puts it in Lisbon."""
         best = scored[0].score
         candidates = [s for s in scored if s.score >= best - RELEVANCE_MARGIN]
         picked = {i for i, s in enumerate(candidates) if (s.article_id, s.start) in chosen}
