@@ -113,7 +113,7 @@ _TEMPLATES = {
 # --- helpers ------------------------------------------------------------------------------
 def _one_edit_apart(a: str, b: str) -> bool:
     """One letter changed, or two neighbouring letters swapped ("Guo"/"Gou"); a letter
-    more or less is more often a different word ("Korea"/"Korean") than a misspelling."""
+    more or less is more often a different word ("Portugal"/"Portuguese") than a misspelling."""
     if a == b or len(a) != len(b):
         return False
     diffs = [i for i in range(len(a)) if a[i] != b[i]]
@@ -172,7 +172,7 @@ def find_conflicts(passages: Sequence[Passage], answer_text: str, question: str 
             for value, key in detector(sentence).items()
         ]
         if slot == "place":
-            # A place the question names is its frame ("which city in South Korea?").
+            # A place the question names is its frame ("which city in Portugal?").
             values = [v for v in values if v.value.split()[-1].lower() not in asked_words]
         # Off the question's kind, only a disagreement over a value the question states.
         asked_about = (
