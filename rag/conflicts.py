@@ -113,7 +113,7 @@ _TEMPLATES = {
 # --- helpers ------------------------------------------------------------------------------
 def _one_edit_apart(a: str, b: str) -> bool:
     """One letter changed, or two neighbouring letters swapped ("Guo"/"Gou"); a letter
-    more or less is more often a different word ("Portugal"/"Portuguese") than a misspelling."""
+    more or less is more often a different word ("Serbia"/"Serbian") than a misspelling."""
     if a == b or len(a) != len(b):
         return False
     diffs = [i for i in range(len(a)) if a[i] != b[i]]

@@ -119,7 +119,7 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
     text = strip_markers(text)
     asked = words_in(question)
 
-    def new(word: str) -> bool:  # "Portugal" is not new to a question about a "Portuguese" city
+    def new(word: str) -> bool:  # "Serbia" is not new to a question about a "Serbian" city
         key = name_key(word)
         return not any(a.startswith(key) or (len(a) >= 4 and key.startswith(a)) for a in asked)
 
