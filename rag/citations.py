@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -52,7 +52,7 @@ class Verified:
     claims: list[ClaimCheck]
     conflicts: list[Conflict]
     model_abstained: bool = False
-    supported: int = field(default=0, metadata={"doc": "answer sentences that held up"})
+    supported: int = 0  # answer sentences that held up
 
     @property
     def empty(self) -> bool:

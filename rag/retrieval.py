@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (Chroma) + sparse (BM25) fused by reciprocal rank, then spread
 across articles so a question several outlets answer gets several sources.
 
-BM25 catches names and numbers MiniLM blurs ("Wi Sung-lac", "20 per cent"); vectors catch
+BM25 catches names and numbers MiniLM blurs (a rare surname, "20 per cent"); vectors catch
 paraphrase. The BM25 index lives in memory, rebuilt from the store whenever the store's
 revision changes — so stateless workers sharing one Chroma server stay in step.
 """
