@@ -139,7 +139,7 @@ def _bench_queries(n_synthetic: int) -> list[str]:
 
 def _measure_retrieval(pipeline: Pipeline, qs: list[str]) -> dict[str, Any]:
     retriever = pipeline.retriever
-    collection = pipeline.store.collection()
+    collection = pipeline.vector_collection()
     candidates = pipeline.settings.candidates
     started = time.perf_counter()
     retriever.warm_up()  # loads the embedder, builds the BM25 index from the store
@@ -255,7 +255,7 @@ def run(
     del texts
     # Opening the store isn't throughput either (the llama-index run opens its client
     # before its clock starts too).
-    pipeline.store.count()
+    pipeline.store_status()
     gc.collect()
 
     started = time.perf_counter()
@@ -296,11 +296,11 @@ def run(
     )
     if vectors_in is None and changed:
         started = time.perf_counter()
-        update = pipeline.ingestor.ingest_articles(changed)
+        update = pipeline.ingest_articles(changed)
         ingest["update_1pct_s"] = time.perf_counter() - started
         ingest["update_1pct_embeddings"] = update.embeddings_computed
     del changed
-    ingest["stored"] = pipeline.store.count()
+    ingest["stored"] = pipeline.store_status().chunks
     result["ingest"] = ingest
 
     result["retrieval"] = _measure_retrieval(pipeline, _bench_queries(n_queries))

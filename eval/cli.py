@@ -3,7 +3,7 @@
 Exit codes: 0 ok; 1 a `--fail-under` or `--fail-over` gate failed, every question errored,
 or the run could not start (store busy, endpoint down); 2 bad usage (unknown backend,
 metric or split, no question in the chosen split, unreadable gold or comparison file).
-Registered in `rag.cli` as ``app.command("eval")(eval_command)``.
+Contributed to the core CLI through the `byline.commands` entry point (`register`).
 """
 
 from __future__ import annotations
@@ -225,3 +225,7 @@ def eval_command(
         )
     if failed or exceeded:
         raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval", help="Score answers against a gold set; reports in --out.")(eval_command)

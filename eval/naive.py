@@ -137,7 +137,7 @@ class NaivePipeline:
 
             # The records are plain documents + flat metadata (no `_node_content`):
             # ChromaVectorStore falls back to building TextNodes from them.
-            collection = self.pipeline.store.collection()
+            collection = self.pipeline.vector_collection()
             index = VectorStoreIndex.from_vector_store(
                 ChromaVectorStore(chroma_collection=collection),
                 embed_model=EmbedderAdapter(self.pipeline.embedder),

@@ -193,7 +193,7 @@ class Chunker:
                 source=article.source,
                 url=article.url,
                 file_name=article.file_name,
-                content_hash=version,
+                version=version,
                 n_chunks=len(located),
             )
             for i, (text, start, end) in enumerate(located)

@@ -1,5 +1,8 @@
 """`byline`: thin subcommands over the pipeline. Errors print as one line; exit code 1 for
-a failure, 2 for bad usage, 3 for partial success (some files skipped)."""
+a failure, 2 for bad usage, 3 for partial success (some files skipped).
+
+The core's own commands live here; `serve` (service) and `eval` (eval) are contributed by
+those packages through entry points (`load_commands`), so `rag` imports neither."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from rich.table import Table
 
 from rag.config import Settings
 from rag.errors import BylineError
-from rag.types import Answer, SearchFilters
+from rag.types import Answer, SearchFilters, StoredArticle
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Grounded, cited answers from news articles."
@@ -45,10 +48,11 @@ def _options(
     """Grounded, cited answers from news articles."""
 
 
-def _pipeline(**overrides: Any) -> Any:
+def _pipeline() -> Any:
+    """Imported here: `byline --help` and `--version` stay fast (no Chroma, no ONNX)."""
     from rag.pipeline import Pipeline
 
-    return Pipeline(Settings(**{k: v for k, v in overrides.items() if v is not None}))
+    return Pipeline(Settings())
 
 
 def _fail(exc: BylineError) -> None:
@@ -71,7 +75,7 @@ def ingest(
     targets = paths or [pipeline.settings.seeds_dir]
     try:
         if reindex:
-            pipeline.store.reset_collection()
+            pipeline.reset()
         with Progress(
             TextColumn("ingesting"),
             BarColumn(),
@@ -107,7 +111,7 @@ def delete(article_id: str) -> None:
     """Delete one article and its chunks."""
     pipeline = _pipeline()
     try:
-        n = pipeline.ingestor.delete_article(article_id)
+        n = pipeline.delete_article(article_id)
     except BylineError as exc:
         _fail(exc)
     finally:
@@ -120,15 +124,15 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Stored articles and chunk counts, the store and the data dir."""
     pipeline = _pipeline()
     try:
-        rows = pipeline.store.list_articles()
-        location = pipeline.store.location
+        rows = pipeline.list_articles()
+        location = pipeline.store_status().location
         empty = pipeline.empty_store_error() if not rows else None
     except BylineError as exc:
         _fail(exc)
     finally:
         pipeline.close()
     settings = pipeline.settings
-    n_chunks = sum(r["chunks"] for r in rows)
+    n_chunks = sum(r.n_chunks for r in rows)
     if as_json:
         summary = {
             "store": location,
@@ -136,7 +140,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             "collection": settings.collection,
             "article_count": len(rows),
             "chunk_count": n_chunks,
-            "articles": rows,
+            "articles": [_article_row(r) for r in rows],
         }
         console.print_json(json.dumps(summary))
         return
@@ -150,10 +154,22 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for col in ("id", "date", "source", "chunks", "title"):
         table.add_column(col)
     for r in rows:
-        table.add_row(
-            str(r["article_id"]), str(r["date"]), str(r["source"]), str(r["chunks"]), str(r["title"])[:60]
-        )
+        table.add_row(r.id, str(r.date or ""), r.source or "", str(r.n_chunks), r.title[:60])
     console.print(table)
+
+
+def _article_row(article: StoredArticle) -> dict[str, Any]:
+    """`byline stats --json`'s row: the names it has always printed."""
+    return {
+        "article_id": article.id,
+        "title": article.title,
+        "date": article.date.isoformat() if article.date else "",
+        "source": article.source or "",
+        "url": article.url or "",
+        "file_name": article.file_name or "",
+        "content_hash": article.version,
+        "chunks": article.n_chunks,
+    }
 
 
 def _seed_if_empty(pipeline: Any) -> None:
@@ -162,7 +178,7 @@ def _seed_if_empty(pipeline: Any) -> None:
     if report is not None and report.added:
         err.print(
             f"the store was empty: ingested {len(report.added)} sample articles from "
-            f"{pipeline.settings.seeds_dir} into {pipeline.store.location}",
+            f"{pipeline.settings.seeds_dir} into {pipeline.store_status().location}",
             style="dim",
             highlight=False,
             markup=False,
@@ -247,6 +263,7 @@ def ask(
         raise typer.Exit(2)
     pipeline = _pipeline()
     try:
+        pipeline.warm_up_generator_in_background(backend if backend else None)
         _seed_if_empty(pipeline)
         answer = pipeline.ask(question, top_k=top_k, backend=backend if backend else None)
     except BylineError as exc:
@@ -282,32 +299,23 @@ def doctor(
         raise typer.Exit(1)
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Non-loopback needs keys or --allow-open.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Processes; more than 1 needs CHROMA_HOST.")] = 1,
-    allow_open: Annotated[bool, typer.Option("--allow-open", help="Serve non-loopback, no keys.")] = False,
-) -> None:
-    """Serve the HTTP API: ask (JSON/SSE), OpenAI-compatible chat, search, documents."""
-    from service.server import ServeRefused, run
-
-    try:
-        run(host=host, port=port, workers=workers, allow_open=allow_open)
-    except ServeRefused as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+COMMANDS_GROUP = "byline.commands"
 
 
-def _register_eval() -> None:
-    from eval.cli import eval_command
+def load_commands(target: typer.Typer) -> typer.Typer:
+    """Add the sub-commands other installed packages contribute (the service's `serve`,
+    the eval's `eval`) through the `byline.commands` entry-point group: each entry point
+    is a `register(app)` function. The core imports neither package; what is installed
+    decides what `byline --help` lists."""
+    from importlib.metadata import entry_points
 
-    app.command("eval", help="Score answers against a gold set; reports in --out.")(eval_command)
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        entry.load()(target)
+    return target
 
 
 def main() -> None:
-    _register_eval()
-    app()
+    load_commands(app)()
 
 
 if __name__ == "__main__":

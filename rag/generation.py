@@ -12,23 +12,24 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Generator as Gen
 from typing import Any, Literal, Protocol
 
 from rag.config import Settings
 from rag.errors import GenerationFailed, ModelUnavailable
 from rag.prompts import MODEL_ABSTAIN, build_messages
 from rag.text import cue_bonus
-from rag.types import Backend, Context, Draft, Turn
+from rag.types import Backend, Context, Draft, Turn, Usage
 
 
 class Generator(Protocol):
+    """Streams the draft's text; the stream's return value is that call's `Usage`."""
+
     @property
     def backend(self) -> Backend: ...
 
-    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft: ...
-
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]: ...
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]: ...
 
 
 class CircuitBreaker:
@@ -133,7 +134,6 @@ class OpenAIChatGenerator:
         self._api_key = api_key or (key.get_secret_value() if key else "not-needed")
         self._model = model or settings.openai_model
         self._client: Any = None
-        self.last_usage: tuple[int, int] = (0, 0)
         self.breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
 
     def warm_up(self) -> None:
@@ -188,37 +188,32 @@ class OpenAIChatGenerator:
         }
 
     def generate(self, context: Context, history: list[Turn] | None = None) -> Draft:
-        import openai
-
-        self.breaker.before_call()
+        """The whole draft at once: the stream, drained."""
         started = time.perf_counter()
-        try:
-            response = self._create(self._request(context, history))
-            text = response.choices[0].message.content or ""
-        except openai.OpenAIError as exc:
-            self.breaker.record_failure()
-            raise GenerationFailed(f"LLM request failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
-        except (AttributeError, IndexError, TypeError) as exc:
-            self.breaker.record_failure()
-            raise GenerationFailed("LLM returned a malformed response") from exc
-        except BaseException:
-            self.breaker.release()
-            raise
-        self.breaker.record_success()
-        usage = getattr(response, "usage", None)
+        stream = self.stream(context, history)
+        pieces: list[str] = []
+        first: float | None = None
+        while True:
+            try:
+                pieces.append(next(stream))
+            except StopIteration as done:
+                usage: Usage = done.value
+                break
+            if first is None:
+                first = time.perf_counter() - started
         return Draft(
-            text=text.strip(),
+            text="".join(pieces).strip(),
             backend=self.backend,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            time_to_first_token_s=time.perf_counter() - started,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            time_to_first_token_s=first,
         )
 
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]:
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]:
         import openai
 
         request = self._request(context, history)
-        self.last_usage = (0, 0)
+        usage_seen = Usage()
         self.breaker.before_call()
         verdict = False
         try:
@@ -226,11 +221,15 @@ class OpenAIChatGenerator:
             for chunk in chunks:
                 usage = getattr(chunk, "usage", None)
                 if usage is not None:
-                    self.last_usage = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+                    usage_seen = Usage(
+                        prompt_tokens=int(usage.prompt_tokens or 0),
+                        completion_tokens=int(usage.completion_tokens or 0),
+                    )
                 if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
             verdict = True
             self.breaker.record_success()
+            return usage_seen
         except openai.OpenAIError as exc:
             verdict = True
             self.breaker.record_failure()
@@ -344,8 +343,9 @@ class ExtractiveGenerator:
             text=" ".join(parts), backend=self.backend, time_to_first_token_s=time.perf_counter() - started
         )
 
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Iterator[str]:
+    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]:
         yield self.generate(context, history).text
+        return Usage()
 
 
 def build_generator(

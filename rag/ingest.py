@@ -78,7 +78,7 @@ class Ingestor:
         for article in articles:
             state = states[article.id]
             version = self._chunker.version(article)
-            if state.complete and state.content_hash == version:
+            if state.complete and state.version == version:
                 report.unchanged.append(article.id)
                 continue
             chunks = self._chunker.chunk(article)
@@ -87,7 +87,7 @@ class Ingestor:
             new_ids = {c.id for c in chunks}
             stale.extend(cid for cid in state.chunk_ids if cid not in new_ids)
             # An interrupted first ingest left some of this very version: still "added".
-            first_time = not state.chunk_ids or state.content_hash == version
+            first_time = not state.chunk_ids or state.version == version
             (report.added if first_time else report.updated).append(article.id)
         if to_write:
             vectors = self._embedder.embed([c.text for c in to_write])

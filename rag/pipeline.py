@@ -6,6 +6,7 @@ clients and models load on first use or `warm_up()`, never at import.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -13,7 +14,7 @@ from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rag.abstention import AbstentionPolicy
 from rag.chunking import Chunker
@@ -22,14 +23,27 @@ from rag.config import Settings
 from rag.context import ContextBuilder, ScoredSentence
 from rag.corpus import SUPPORTED_SUFFIXES, iter_files
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable, StoreEmpty
+from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable, NotFound, StoreEmpty
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
 from rag.ingest import Ingestor, ProgressFn
 from rag.prompts import ABSTAIN_TEXT
 from rag.retrieval import HybridRetriever
 from rag.store import ChromaStore
 from rag.text import topic_terms
-from rag.types import Answer, Backend, Context, Draft, Hit, IngestReport, SearchFilters, Timings, Turn
+from rag.types import (
+    Answer,
+    Article,
+    Backend,
+    Context,
+    Draft,
+    Hit,
+    IngestReport,
+    SearchFilters,
+    StoredArticle,
+    Timings,
+    Turn,
+    Usage,
+)
 
 _REFERS_BACK = re.compile(
     r"\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b", re.I
@@ -95,6 +109,7 @@ class Pipeline:
         self.policy = AbstentionPolicy(settings)
         self._local_server = LocalServer(settings)
         self._generators: dict[Backend, Generator] = {}
+        self.extractive = ExtractiveGenerator(self.settings)
         self._lock = threading.Lock()
 
     # --- lifecycle -------------------------------------------------------------------
@@ -104,11 +119,10 @@ class Pipeline:
 
     def generator(self, backend: Backend) -> Generator:
         with self._lock:
+            if backend == "extractive":
+                return self.extractive
             if backend not in self._generators:
-                if backend == "extractive":
-                    self._generators[backend] = ExtractiveGenerator(self.settings)
-                else:
-                    self._generators[backend] = build_generator(self.settings, backend, self._local_server)
+                self._generators[backend] = build_generator(self.settings, backend, self._local_server)
             return self._generators[backend]
 
     def warm_up(self, backend: Backend | None = None) -> None:
@@ -118,6 +132,24 @@ class Pipeline:
         warm = getattr(generator, "warm_up", None)
         if warm is not None:
             warm()
+
+    def warm_up_generator_in_background(self, backend: Backend | None = None) -> threading.Thread:
+        """Start loading the generator (for `local`, mapping the 1.1 GB model) while the
+        caller retrieves: a one-shot CLI question pays load and retrieval side by side,
+        not one after the other. The first generation waits on the same lock if the load
+        hasn't finished; a failed load is reported there, by the question that needs it."""
+
+        def load() -> None:
+            warm = getattr(self.generator(backend or self.default_backend), "warm_up", None)
+            try:
+                if warm is not None:
+                    warm()
+            except BylineError:
+                pass  # raised again, with its hint, when the question asks the generator
+
+        thread = threading.Thread(target=load, name="byline-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         self.store.close()
@@ -141,6 +173,47 @@ class Pipeline:
         return self.ingest([self.settings.seeds_dir])
 
     # --- what is stored ----------------------------------------------------------------
+    def list_articles(self) -> list[StoredArticle]:
+        """Every stored article (without its chunks), by id."""
+        return [_stored(row) for row in self.store.list_articles()]
+
+    def get_article(self, article_id: str) -> StoredArticle:
+        """One article with its chunks in order; `NotFound` when no such id is stored."""
+        chunks = self.store.chunks_of(article_id)
+        if not chunks:
+            raise NotFound(
+                f"no article with id {article_id!r}", "list ids with `byline stats` or GET /v1/documents"
+            )
+        first = chunks[0]
+        return StoredArticle(
+            id=first.article_id,
+            title=first.title,
+            date=first.date,
+            source=first.source,
+            url=first.url,
+            file_name=first.file_name,
+            version=first.version,
+            n_chunks=len(chunks),
+            chunks=chunks,
+        )
+
+    def delete_article(self, article_id: str) -> int:
+        """Delete one article's chunks; how many. `NotFound` when no such id is stored."""
+        return self.ingestor.delete_article(article_id)
+
+    def ingest_articles(self, articles: Sequence[Article]) -> IngestReport:
+        """Ingest already-parsed articles (an upload), replacing changed ones."""
+        return self.ingestor.ingest_articles(articles)
+
+    def vector_collection(self) -> Any:
+        """The underlying chromadb collection, for tools that must read it directly: the
+        eval's plain llama-index baseline and the benchmarks' raw-query floor."""
+        return self.store.collection()
+
+    def reset(self) -> None:
+        """Drop every stored chunk (re-index, e.g. after changing the embedding model)."""
+        self.store.reset_collection()
+
     def store_status(self) -> StoreStatus:
         articles, chunks = self.store.counts()
         return StoreStatus(
@@ -304,7 +377,7 @@ class Pipeline:
         decision = self.policy.after_verification(context, verified, can_quote=can_quote)
         if decision.quote_instead:
             # The draft's claims stay on record (removed) beside the quote's.
-            quoted = self.generator("extractive").generate(context)
+            quoted = self.extractive.generate(context)
             removed = verified.claims
             verified = self.verifier.verify(quoted.text, context)
             verified = replace(verified, claims=[*removed, *verified.claims])
@@ -319,7 +392,13 @@ class Pipeline:
         first: float | None = None
         pieces: list[str] = []
         try:
-            for piece in generator.stream(context, history):
+            stream = generator.stream(context, history)
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as done:
+                    usage: Usage = done.value
+                    break
                 if first is None:
                     first = time.perf_counter() - started
                 pieces.append(piece)
@@ -329,18 +408,17 @@ class Pipeline:
         except (GenerationFailed, ModelUnavailable) as exc:
             if backend == "extractive":
                 raise
-            fallback = self.generator("extractive").generate(context, history)
+            fallback = self.extractive.generate(context, history)
             reason = f"{backend} backend failed ({exc.message}); answered extractively"
             if pieces:
                 yield StreamEvent(kind="delta", delta="\n\n")
             yield StreamEvent(kind="delta", delta=fallback.text)
             return fallback.model_copy(update={"fallback_reason": reason})
-        usage = getattr(generator, "last_usage", (0, 0))
         return Draft(
             text="".join(pieces).strip(),
             backend=backend,
-            prompt_tokens=usage[0],
-            completion_tokens=usage[1],
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
             time_to_first_token_s=first,
         )
 
@@ -359,3 +437,23 @@ def _check_question(question: str) -> None:
 
 
 __all__ = ["BylineError", "Pipeline", "StoreStatus", "StreamEvent", "sample_files", "standalone_question"]
+
+
+def _stored(row: dict[str, Any]) -> StoredArticle:
+    """A store metadata row (the article's first chunk's, plus its chunk count)."""
+
+    def text(key: str) -> str | None:
+        value = row.get(key)
+        return str(value) if value not in (None, "") else None
+
+    day = text("date")
+    return StoredArticle(
+        id=str(row["article_id"]),
+        title=str(row.get("title", "")),
+        date=dt.date.fromisoformat(day) if day else None,
+        source=text("source"),
+        url=text("url"),
+        file_name=text("file_name"),
+        version=str(row.get("content_hash", "")),
+        n_chunks=int(row.get("chunks", 0)),
+    )

@@ -44,7 +44,7 @@ class ArticleState:
     """What the store holds for one article: enough to decide whether to re-embed."""
 
     article_id: str
-    content_hash: str | None
+    version: str | None
     chunk_ids: list[str]
     complete: bool
 
@@ -90,7 +90,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
         "source": chunk.source or "",
         "url": chunk.url or "",
         "file_name": chunk.file_name or "",
-        "content_hash": chunk.content_hash,
+        # Stored under its historical key, so existing stores stay readable.
+        "content_hash": chunk.version,
         "n_chunks": chunk.n_chunks,
     }
 
@@ -114,7 +115,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         source=_opt(meta, "source"),
         url=_opt(meta, "url"),
         file_name=_opt(meta, "file_name"),
-        content_hash=str(meta["content_hash"]),
+        version=str(meta["content_hash"]),
         n_chunks=int(meta["n_chunks"]),
     )
 

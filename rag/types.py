@@ -54,8 +54,27 @@ class Chunk(_Frozen):
     source: str | None = None
     url: str | None = None
     file_name: str | None = None
-    content_hash: str
+    version: str = Field(
+        description="The article's content hash and the chunker's settings, hashed: a chunk "
+        "whose version differs from the article's current one is stale."
+    )
     n_chunks: int
+
+
+class StoredArticle(_Frozen):
+    """An article as the store holds it: its metadata, how many chunks, and (when asked
+    for one article) the chunks themselves. What `Pipeline` hands to the CLI, the service
+    and the eval instead of the store's metadata rows."""
+
+    id: str
+    title: str
+    date: dt.date | None = None
+    source: str | None = None
+    url: str | None = None
+    file_name: str | None = None
+    version: str = Field(description="The chunk version: article content and chunker settings, hashed.")
+    n_chunks: int
+    chunks: list[Chunk] = Field(default_factory=list)
 
 
 class Hit(_Frozen):
@@ -117,6 +136,14 @@ class Context(_Frozen):
     passages: list[Passage]
     best_relevance: float
     prompt_tokens_estimate: int = 0
+
+
+class Usage(_Frozen):
+    """Token counts of one generation call, returned by that call's stream (never kept
+    on a generator shared by concurrent requests)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
 
 class Draft(_Frozen):

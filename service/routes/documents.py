@@ -8,7 +8,6 @@ chunks replaced.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import PurePath
@@ -21,8 +20,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from rag.corpus import article_from_record, articles_from_bytes
-from rag.errors import DocumentTooLarge, InvalidInput, NotFound
-from rag.types import Article
+from rag.errors import DocumentTooLarge, InvalidInput
+from rag.types import Article, StoredArticle
 from service.deps import AdminAccess, PipelineDep, State
 from service.errors import ServiceError
 from service.schemas import (
@@ -145,25 +144,20 @@ async def add_document(
             f"can't read a {content_type} body", "send application/json or multipart/form-data with file="
         )
     report = await run_blocking(
-        lambda: pipeline.ingestor.ingest_articles(articles), timeout_s=state.settings.request_timeout_s
+        lambda: pipeline.ingest_articles(articles), timeout_s=state.settings.request_timeout_s
     )
     return IngestResult(**report.model_dump(), articles=[a.id for a in articles])
 
 
-def _opt(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _summary(row: dict[str, Any]) -> DocumentSummary:
-    date = _opt(row.get("date"))
+def _summary(article: StoredArticle) -> DocumentSummary:
     return DocumentSummary(
-        id=str(row["article_id"]),
-        title=str(row.get("title", "")),
-        date=dt.date.fromisoformat(date) if date else None,
-        source=_opt(row.get("source")),
-        url=_opt(row.get("url")),
-        file_name=_opt(row.get("file_name")),
-        n_chunks=int(row.get("chunks", 0)),
+        id=article.id,
+        title=article.title,
+        date=article.date,
+        source=article.source,
+        url=article.url,
+        file_name=article.file_name,
+        n_chunks=article.n_chunks,
     )
 
 
@@ -180,7 +174,7 @@ async def list_documents(
     limit: int = Query(default=100, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
 ) -> DocumentList:
-    rows = await run_blocking(pipeline.store.list_articles, timeout_s=state.settings.request_timeout_s)
+    rows = await run_blocking(pipeline.list_articles, timeout_s=state.settings.request_timeout_s)
     return DocumentList(total=len(rows), documents=[_summary(r) for r in rows[offset : offset + limit]])
 
 
@@ -193,21 +187,12 @@ async def list_documents(
 async def get_document(
     _caller: AdminAccess, state: State, pipeline: PipelineDep, document_id: str = DocumentId
 ) -> DocumentDetail:
-    chunks = await run_blocking(
-        lambda: pipeline.store.chunks_of(document_id), timeout_s=state.settings.request_timeout_s
+    article = await run_blocking(
+        lambda: pipeline.get_article(document_id), timeout_s=state.settings.request_timeout_s
     )
-    if not chunks:
-        raise NotFound(f"no article with id {document_id!r}", "list ids with GET /v1/documents")
-    first = chunks[0]
     return DocumentDetail(
-        id=first.article_id,
-        title=first.title,
-        date=first.date,
-        source=first.source,
-        url=first.url,
-        file_name=first.file_name,
-        n_chunks=len(chunks),
-        chunks=[ChunkOut(index=c.index, text=c.text, start=c.start, end=c.end) for c in chunks],
+        **_summary(article).model_dump(),
+        chunks=[ChunkOut(index=c.index, text=c.text, start=c.start, end=c.end) for c in article.chunks],
     )
 
 
@@ -221,6 +206,6 @@ async def delete_document(
     _caller: AdminAccess, state: State, pipeline: PipelineDep, document_id: str = DocumentId
 ) -> Deleted:
     n = await run_blocking(
-        lambda: pipeline.ingestor.delete_article(document_id), timeout_s=state.settings.request_timeout_s
+        lambda: pipeline.delete_article(document_id), timeout_s=state.settings.request_timeout_s
     )
     return Deleted(id=document_id, chunks_deleted=n)
