@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.conflicts import false_premise, find_conflicts
-from rag.dates import annotate_relative_dates
+from rag.dates import annotate_relative_dates, annotate_weekdays
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.text import clean_claim, content_terms, names_in, numbers_in, parse_markers, strip_markers, words_in
@@ -141,11 +141,12 @@ class Verifier:
     ) -> float:
         """How well a group of passages, read together, supports one claim: a sentence
         may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
-        # The prompt showed relative dates resolved ("Thursday (Oct 30, 2025)"): a claim
-        # repeating them is supported by the passage.
+        # The prompt may show relative dates resolved ("Thursday (Oct 30, 2025)") and
+        # absolute ones with their weekday ("Oct. 31 (Friday)"), both worked out in code
+        # from the article's own date: a claim repeating them is supported by the passage.
         seen = " ".join(
-            annotate_relative_dates(p.text, p.date)
-            + (f" {p.date:%B} {p.date.day}, {p.date.year}" if p.date else "")
+            annotate_weekdays(annotate_relative_dates(p.text, p.date), p.date)
+            + (f" {p.date:%A %B} {p.date.day}, {p.date.year}" if p.date else "")
             for p in group
         )
         # What the claim adds to the question must be in the sources; the words it echoes

@@ -140,16 +140,29 @@ def _gives_count(text: str, question: str) -> bool:
     two leaders" is no answer to "How many member economies …?"."""
     asked = numbers_in(question)
     counted = _HOW_MANY.search(question)
-    unit = counted.group(1)[:4].lower() if counted else None
-    tokens = re.findall(r"[\w%.-]+", text)
+    units = None
+    if counted:
+        stem = counted.group(1).lower().removesuffix("s")[:4]  # "days" → "day", "countries" → "coun"
+        units = _UNIT_SYNONYMS.get(stem, {stem})
+    # Hyphens split: "a three-nation tour" counts nations, "a two-day summit" days.
+    tokens = re.findall(r"[\w%.]+", text)
     for i, token in enumerate(tokens):
-        if not _HOLDS["number"].fullmatch(token) and not re.fullmatch(r"\d[\d.,%-]*", token):
+        if not _HOLDS["number"].fullmatch(token) and not re.fullmatch(r"\d[\d.,%]*", token):
             continue
         if numbers_in(token) and numbers_in(token) <= asked:
             continue
-        if unit is None or any(t.lower().startswith(unit) for t in tokens[i + 1 : i + 4]):
+        if units is None or any(t.lower().startswith(tuple(units)) for t in tokens[i + 1 : i + 4]):
             return True
     return False
+
+
+# Count nouns that name the same thing ("how many countries" → "a three-nation trip").
+_UNIT_SYNONYMS = {
+    "coun": {"coun", "nati", "stat"},
+    "nati": {"nati", "coun", "stat"},
+    "peop": {"peop", "pers"},
+    "pers": {"pers", "peop"},
+}
 
 
 CUE_WEIGHT = 0.05
@@ -260,9 +273,11 @@ _LEAD_REF = re.compile(
     re.I,
 )
 _TRAILING_REF = re.compile(
-    # "X, as stated in [1]." / "X (see [2])" / "X, according to source [3]"
+    # "X, as stated in [1]." / "X (see [2])" / "X, according to source [3]" /
+    # "X, as per the information provided in sources [1] and [2]."
     rf"\s*[,(]?\s*(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|quoted|indicated|explained)\s+"
-    rf"(?:in|by)|according\s+to|see|per|from)\s+{_REF}\s*\)?",
+    rf"(?:in|by)|according\s+to|see|(?:as\s+)?per|from|based\s+on)\s+"
+    rf"(?:(?:the\s+)?(?:information|details?|data)\s+(?:provided|given|found)\s+(?:in|by)\s+)?{_REF}\s*\)?",
     re.I,
 )
 _INNER_REF = re.compile(

@@ -71,6 +71,10 @@ def test_a_count_must_count_what_was_asked() -> None:
     assert gives_kind("Eleven days later [1].", "number", "How many days after the meeting?")
     assert not gives_kind("In 2019 [1].", "number", "How many times since 2019?")
     assert gives_kind("A 20 per cent tariff [1].", "number", "How much is the tariff?")
+    # A hyphenated count names its unit; a few count nouns name the same thing.
+    assert gives_kind("A two-day summit [1].", "number", "How many days does the summit run?")
+    assert gives_kind("A three-nation tour [1].", "number", "How many countries does the tour visit?")
+    assert not gives_kind("A three-nation tour [1].", "number", "How many days does the tour last?")
 
 
 def test_no_passages_or_weak_ones_abstain_before_generation() -> None:

@@ -207,6 +207,11 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
         ("Both [1] and [2] say that the meeting is in Busan.", "The meeting is in Busan."),
         ("The meeting is in Busan, as both sources confirm [1][2].", "The meeting is in Busan."),
         ("The report states that Xi will go.", "The report states that Xi will go."),
+        (
+            "The forum opens on October 31, as per the information provided in sources [1], [2], and [5].",
+            "The forum opens on October 31.",
+        ),
+        ("They met in 2019, based on [1] and [2].", "They met in 2019."),
     ],
 )
 def test_clean_claim_leaves_no_dangling_reference(sentence: str, cleaned: str) -> None:
@@ -329,3 +334,13 @@ def test_false_premise_is_corrected_first(verifier: Verifier) -> None:
     assert result.conflicts == []  # a premise corrected is no disagreement between sources
     agreeing = context.model_copy(update={"question": "Why did Trump threaten a 100% tariff?"})
     assert verifier.verify("I don't know based on the provided sources.", agreeing).empty
+
+
+def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
+    """The prompt shows "October 30 (Thursday)" for weekday questions, computed from the
+    article's date: an answer repeating that weekday is not an invented name."""
+    asked = context.model_copy(update={"question": "On what day of the week will Trump meet Xi?"})
+    result = verifier.verify("Trump will meet Xi Jinping on Thursday, October 30 [1].", asked)
+    assert not result.empty and "Thursday" in result.text
+    invented = verifier.verify("Trump will meet Xi Jinping on Monday, October 30 [1].", asked)
+    assert invented.empty
