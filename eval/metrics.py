@@ -80,13 +80,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from rag.types import Answer
 
-QUESTION_TYPES = (
+# The kinds of question in the gold set (eval/gold/README.md says what each tests), in
+# the order reports list them.
+QuestionType = Literal[
     "single",
     "multi",
     "temporal",
@@ -95,7 +97,8 @@ QUESTION_TYPES = (
     "unanswerable",
     "adversarial",
     "false_premise",
-)
+]
+QUESTION_TYPES: tuple[QuestionType, ...] = get_args(QuestionType)
 RECALL_KS = (1, 3, 5)
 # Depths at which "is the answer in the retrieved chunks" is measured; the runner retrieves
 # CHUNK_KS[-1] chunks for it. 6 is the default top_k: the chunks the prompt is built from.
@@ -159,6 +162,36 @@ class GoldItem(BaseModel):
     @property
     def answerable(self) -> bool:
         return self.type != "unanswerable"
+
+
+NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
+
+
+class StrictGoldItem(GoldItem):
+    """One line of the gold set as eval/gold/README.md specifies it, for checking that file
+    (`load_gold(path, StrictGoldItem)`): every field present, the question types and splits
+    it names and no others, no field it doesn't describe, no blank strings, q###/r### ids.
+    GoldItem stays lenient so that other gold files, with types or fields of their own,
+    still load and score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, StringConstraints(pattern=r"^[qr]\d{3}$")]
+    question: NonBlank
+    answer: NonBlank
+    accept: list[NonBlank]
+    sources: list[NonBlank]
+    evidence: list[NonBlank]
+    type: QuestionType
+    split: Literal["dev", "test"]
+    sides: list[NonBlank] = Field(default_factory=list)
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _notes_are_text_when_given(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("notes, when given, must be text (leave the field out instead)")
+        return value
 
 
 # --- text normalisation ----------------------------------------------------------------

@@ -21,7 +21,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +52,10 @@ CACHE_VERSION = 2
 
 
 # --- gold ------------------------------------------------------------------------------------
-def load_gold(path: Path) -> list[GoldItem]:
-    """Parse a gold JSONL file; any problem is reported with its line number."""
+def load_gold(path: Path, item_model: type[GoldItem] = GoldItem) -> list[GoldItem]:
+    """Parse a gold JSONL file; any problem is reported with its line number. Each line must
+    be an `item_model`: GoldItem takes any gold file; StrictGoldItem holds a file to
+    eval/gold/README.md (the tests check the shipped gold set with it)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -64,7 +66,7 @@ def load_gold(path: Path) -> list[GoldItem]:
         if not line.strip():
             continue
         try:
-            item = GoldItem.model_validate(json.loads(line))
+            item = item_model.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"{path}:{number}: not valid JSON ({exc.msg})", "one JSON object per line"
@@ -265,7 +267,7 @@ class InProcessAnswerer:
 
     def fingerprint(self) -> dict[str, Any]:
         corpus = sorted(
-            (str(a["article_id"]), str(a.get("content_hash"))) for a in self.pipeline.store.list_articles()
+            (article.id, article.version) for article in self.pipeline.list_articles()
         )
         return {
             "mode": "in-process",
@@ -597,9 +599,11 @@ class LLMJudge:
         rows: Sequence[Row],
         *,
         cache: ResultCache | None,
-        on_error: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
+        """Verdicts per question; a question whose judge call failed has none, and its
+        error is listed under "errors" (the report shows how many were judged)."""
         verdicts: dict[str, bool | None] = {}
+        errors: list[str] = []
         for item, row in zip(items, rows, strict=True):
             if row.answer is None:
                 verdicts[item.id] = None
@@ -613,8 +617,7 @@ class LLMJudge:
                 verdicts[item.id] = self.verdict(item, row.answer.text)
             except BylineError as exc:
                 verdicts[item.id] = None
-                if on_error:
-                    on_error(f"{item.id}: {exc}")
+                errors.append(f"{item.id}: {exc}")
                 continue
             if cache is not None:
                 cache.put(key, {"correct": verdicts[item.id]})
@@ -631,4 +634,5 @@ class LLMJudge:
             "correctness": sum(judged.values()) / len(judged) if judged else None,
             "by_type": {t: {"n": e["n"], "correctness": e["correct"] / e["n"]} for t, e in by_type.items()},
             "verdicts": verdicts,
+            "errors": errors,
         }

@@ -187,28 +187,6 @@ class OpenAIChatGenerator:
             "max_tokens": self._settings.max_answer_tokens,
         }
 
-    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft:
-        """The whole draft at once: the stream, drained."""
-        started = time.perf_counter()
-        stream = self.stream(context, history)
-        pieces: list[str] = []
-        first: float | None = None
-        while True:
-            try:
-                pieces.append(next(stream))
-            except StopIteration as done:
-                usage: Usage = done.value
-                break
-            if first is None:
-                first = time.perf_counter() - started
-        return Draft(
-            text="".join(pieces).strip(),
-            backend=self.backend,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            time_to_first_token_s=first,
-        )
-
     def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]:
         import openai
 

@@ -1,23 +1,23 @@
 """Shared fixtures: every test gets its own data dir, settings and (when asked) a real
-`chroma run` server. Nothing here fakes our own code; nothing touches the network."""
+`chroma run` server, `byline serve` processes or a scripted LLM upstream. Nothing here
+fakes our own code; nothing touches the network. The helpers behind them are in support/."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 from uuid import uuid4
 
 import pytest
+from support.app import seeded_dir  # noqa: F401 - a fixture: one seeded store per module that asks
+from support.environment import is_machine_setting, isolated_environ
+from support.llm import ScriptedLLM
+from support.net import free_port
+from support.serve import BIN_DIR, BYLINE, ServeProcess
 
 from rag.config import Settings
 
@@ -25,22 +25,6 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN_DIR = Path(sys.executable).parent
-
-# Variables a developer's shell may export that would point tests at real services.
-_LEAKY_ENV = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_MODEL",
-    "CHROMA_HOST",
-    "CHROMA_PORT",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +32,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     """Every data dir under tmp_path; no key, server or BYLINE_* setting from the machine;
     cwd = tmp_path so a stray `.env` is never read."""
     for name in list(os.environ):
-        if name.startswith("BYLINE_") or name in _LEAKY_ENV:
+        if is_machine_setting(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BYLINE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
@@ -66,91 +50,39 @@ def seeds_dir() -> Path:
     return ROOT / "seeds"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class ChromaServer(ServeProcess):
+    """A real `chroma run` subprocess on loopback; `start()` returns once it answers, so a
+    test that stopped it can start it again (same port, same data) and use it at once."""
 
-
-@dataclass
-class ChromaServer:
-    """A real `chroma run` subprocess on loopback."""
-
-    path: Path
-    log_path: Path
-    host: str = "127.0.0.1"
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout_s: float = 60.0) -> None:
+    def __init__(self, path: Path, workdir: Path) -> None:
         exe = BIN_DIR / "chroma"
         if not exe.exists():
             found = shutil.which("chroma")
             if found is None:
                 pytest.skip("the `chroma` CLI is not installed")
             exe = Path(found)
-        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(exe), "run", "--path", str(self.path), "--host", self.host, "--port", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                cwd=self.log_path.parent,
-            )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}: {self.log()[-2000:]}")
-            try:
-                with opener.open(f"{self.url}/api/v2/heartbeat", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"chroma run did not answer within {timeout_s:.0f}s: {self.log()[-2000:]}")
+        port = free_port()
+        super().__init__(
+            [exe, "run", "--path", path, "--host", "127.0.0.1", "--port", port],
+            port=port,
+            env=isolated_environ(),
+            workdir=workdir,
+            log_name="chroma",
+            ready_path="/api/v2/heartbeat",
+            stop_timeout_s=10,
+        )
 
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-
-    def restart(self) -> None:
-        """Same data, same port: what a client sees when the server is restarted."""
-        self.stop()
-        self.start()
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+    def start(self) -> Self:
+        super().start()
+        self.wait_ready(60)
+        return self
 
 
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
     base = tmp_path_factory.mktemp("chroma-server")
-    server = ChromaServer(path=base / "db", log_path=base / "chroma.log")
-    server.start()
-    try:
+    with ChromaServer(base / "db", base) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -221,10 +153,9 @@ class BylineRunner:
 @pytest.fixture
 def run_byline() -> BylineRunner:
     """`run_byline("ingest", path, env={...})` → CompletedProcess; `.popen(...)` for concurrency."""
-    exe = BIN_DIR / "byline"
-    if not exe.exists():
+    if not BYLINE.exists():
         pytest.skip("the `byline` console script is not installed (pip install -e .)")
-    return BylineRunner(exe)
+    return BylineRunner(BYLINE)
 
 
 @pytest.fixture
@@ -233,3 +164,45 @@ def corpus_dir(tmp_path: Path, seeds_dir: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(seeds_dir, target)
     return target
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """`start_service(name, env)` starts `byline serve --port <free>` (extractive backend,
+    data in tmp_path/<name>-data, log in tmp_path/<name>.log, `env` on top) and, unless
+    `wait=False`, waits until it is ready; every one is stopped at teardown."""
+    started: list[ServeProcess] = []
+
+    def start(
+        name: str = "svc", env: dict[str, str] | None = None, wait: bool = True, timeout_s: float = 90.0
+    ) -> ServeProcess:
+        defaults = {
+            "BYLINE_DATA_DIR": str(tmp_path / f"{name}-data"),
+            "BYLINE_LLM_BACKEND": "extractive",
+            "BYLINE_EMBED_THREADS": "2",
+        }
+        service = ServeProcess.byline(tmp_path, {**defaults, **(env or {})}, log_name=name)
+        started.append(service.start())
+        if wait:
+            service.wait_ready(timeout_s)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[ScriptedLLM]:
+    """One scripted OpenAI-compatible upstream per module (a pipeline or service bound to
+    its URL lives as long); tests take it through `llm`, which resets its script."""
+    with ScriptedLLM() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_server: ScriptedLLM) -> ScriptedLLM:
+    """The module's scripted upstream with a fresh script and no recorded requests, so
+    what one test scripted never reaches the next."""
+    llm_server.reset()
+    return llm_server

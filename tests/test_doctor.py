@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.net import free_port
 
 from rag.config import Settings
 from rag.doctor import Check, failed, run_checks
@@ -104,10 +104,7 @@ def test_doctor_on_a_chroma_server(server_settings: Settings) -> None:
     reachable = _by_name(run_checks(server_settings))["store"]
     assert reachable.status == "warn" and "(reachable)" in reachable.detail and "is empty" in reachable.detail
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-    down = server_settings.model_copy(update={"chroma_port": closed_port, "chroma_timeout_s": 2.0})
+    down = server_settings.model_copy(update={"chroma_port": free_port(), "chroma_timeout_s": 2.0})
     checks = run_checks(down)
     store = _by_name(checks)["store"]
     assert store.status == "fail" and "unreachable" in store.detail

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from support.llm import ScriptedLLM
 from typer.testing import CliRunner, Result
 
 from eval.cli import eval_command, parse_thresholds
@@ -311,9 +312,7 @@ def test_naive_baseline_runs_llama_index_recipe(data_dir: Path, small_gold: Path
     """The baseline's own stack (ChromaVectorStore over our collection, OpenAILike) really
     runs, against an OpenAI-compatible server on loopback: a missing integration package
     would otherwise only show when someone runs the comparison."""
-    from fake_llm import FakeLLM
-
-    with FakeLLM() as llm:
+    with ScriptedLLM() as llm:
         result = invoke(
             data_dir,
             "--gold", str(small_gold), "--pipeline", "naive", "--backend", "openai", "--limit", "2",

@@ -1,6 +1,6 @@
 """The OpenAI path against a real OpenAI-compatible HTTP server on 127.0.0.1.
 
-The server is scripted (a few lines of http.server) so each upstream fault can be
+The server is scripted (`support.llm.ScriptedLLM`) so each upstream fault can be
 produced on demand: slow, 5xx, malformed JSON, a stream cut midway, an answer citing a
 passage that doesn't exist. The pipeline must answer (falling back to extractive, flagged)
 and never raise.
@@ -10,40 +10,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fake_llm import ANSWER, FakeLLM
+from support.llm import (
+    ANSWER,
+    CITES_A_MISSING_PASSAGE,
+    CUT_STREAM,
+    MALFORMED,
+    OK,
+    SERVER_ERROR,
+    Reply,
+    ScriptedLLM,
+)
+from support.pipelines import scripted_openai_settings, seeded_pipeline
 
-from rag.config import Settings
 from rag.pipeline import Pipeline
 
-
-@pytest.fixture(scope="module")
-def llm() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        yield server
+# Each fault, by the name its test is parametrized with.
+FAULTS = {"slow": Reply(delay_s=3.0), "500": SERVER_ERROR, "malformed": MALFORMED, "cut": CUT_STREAM}
 
 
 @pytest.fixture(scope="module")
-def upstream(llm: FakeLLM) -> str:
-    return llm.url
-
-
-@pytest.fixture(scope="module")
-def pipeline(upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("data"),
-        seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
-        openai_base_url=upstream,
-        openai_model="scripted",
-        llm_timeout_s=1.0,
-        llm_max_retries=0,
-    )
-    p = Pipeline(settings)
-    p.ensure_seeded()
-    yield p
-    p.close()
+def pipeline(llm_server: ScriptedLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    settings = scripted_openai_settings(llm_server.url, tmp_path_factory.mktemp("data"), llm_timeout_s=1.0)
+    with seeded_pipeline(settings) as p:
+        yield p
 
 
 QUESTION = "When and where will Trump and Xi meet?"
@@ -53,8 +44,8 @@ def test_auto_backend_is_openai_when_base_url_set(pipeline: Pipeline) -> None:
     assert pipeline.default_backend == "openai"
 
 
-def test_answer_streams_and_is_verified(pipeline: Pipeline, llm: FakeLLM) -> None:
-    llm.mode = "ok"
+def test_answer_streams_and_is_verified(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    llm.reply_with(OK)
     events = list(pipeline.ask_stream(QUESTION))
     assert events[0].kind == "sources" and events[0].context and events[0].context.passages
     deltas = "".join(e.delta for e in events if e.kind == "delta")
@@ -72,9 +63,9 @@ def test_answer_streams_and_is_verified(pipeline: Pipeline, llm: FakeLLM) -> Non
     assert "Sources:" in request["messages"][1]["content"]
 
 
-@pytest.mark.parametrize("mode", ["slow", "500", "malformed", "cut"])
-def test_upstream_faults_fall_back_to_extractive(pipeline: Pipeline, llm: FakeLLM, mode: str) -> None:
-    llm.mode = mode
+@pytest.mark.parametrize("mode", list(FAULTS))
+def test_upstream_faults_fall_back_to_extractive(pipeline: Pipeline, llm: ScriptedLLM, mode: str) -> None:
+    llm.reply_with(FAULTS[mode])
     started = time.perf_counter()
     answer = pipeline.ask(QUESTION)
     assert time.perf_counter() - started < 10
@@ -83,8 +74,8 @@ def test_upstream_faults_fall_back_to_extractive(pipeline: Pipeline, llm: FakeLL
     assert answer.citations and not answer.abstained
 
 
-def test_citation_to_missing_passage_is_not_trusted(pipeline: Pipeline, llm: FakeLLM) -> None:
-    llm.mode = "bad_citation"
+def test_citation_to_missing_passage_is_not_trusted(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    llm.reply_with(CITES_A_MISSING_PASSAGE)
     answer = pipeline.ask(QUESTION)
     assert "[9]" not in answer.text
     # The claim's citation to a passage the prompt never had is dropped (the claim is

@@ -1,7 +1,9 @@
 """Structural and grounding checks for the evaluation gold set (eval/gold/qa.jsonl).
 
 eval/gold/README.md describes the fields, the frozen dev/test split and how the reader-worded
-"r" questions were written; these tests hold the file to it.
+"r" questions were written; these tests hold the file to it. The fields and their types are
+checked by the eval's own loader and model (`load_gold` with `StrictGoldItem`), so the
+file the tests pass is the file the eval reads.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from pydantic import ValidationError
 
 from eval.goldcheck import longest_shared_run, overlap_rows, render
-from eval.metrics import QUESTION_TYPES
+from eval.metrics import QUESTION_TYPES, StrictGoldItem
+from eval.runner import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_PATH = ROOT / "eval" / "gold" / "qa.jsonl"
@@ -25,7 +29,7 @@ SEEDS_DIR = ROOT / "seeds"
 REQUIRED_FIELDS = frozenset({"id", "question", "answer", "accept", "sources", "evidence", "type", "split"})
 OPTIONAL_FIELDS = frozenset({"notes", "sides"})
 SPLITS = ("dev", "test")
-ALLOWED_TYPES = frozenset(QUESTION_TYPES)  # the eval's own list: one place names the types
+ALLOWED_TYPES = frozenset(QUESTION_TYPES)  # the eval's own Literal: one place names the types
 MIN_QUESTIONS = 170
 
 # Reader-worded questions (ids "r..."): how many of each type at least, and the longest run
@@ -91,6 +95,25 @@ def test_every_line_parses_as_object() -> None:
         assert isinstance(parsed, dict), f"line {number} is not a JSON object"
 
 
+def test_the_eval_loads_every_item() -> None:
+    """The eval's own loader, held to the README's contract, takes the whole file (it
+    raises with the line number of the first bad line) and keeps every item, in order."""
+    loaded = load_gold(GOLD_PATH, StrictGoldItem)
+    assert [item.id for item in loaded] == [item["id"] for item in _items()]
+
+
+def test_model_fields_are_the_documented_ones() -> None:
+    """StrictGoldItem requires exactly the README's required fields, allows its optional
+    ones, and its question types are the eval's."""
+    fields = StrictGoldItem.model_fields
+    assert {name for name, f in fields.items() if f.is_required()} == REQUIRED_FIELDS
+    assert {name for name, f in fields.items() if not f.is_required()} == OPTIONAL_FIELDS
+    assert StrictGoldItem.model_config.get("extra") == "forbid"
+    assert get_args(fields["split"].annotation) == SPLITS
+    with pytest.raises(ValidationError, match="type"):
+        StrictGoldItem.model_validate({**_items()[0], "type": "made_up"})
+
+
 def test_minimum_question_count() -> None:
     assert len(_items()) >= MIN_QUESTIONS
 
@@ -114,21 +137,13 @@ def test_every_seed_is_a_source() -> None:
 
 @pytest.mark.parametrize("item", _items(), ids=_item_ids())
 def test_fields_and_types(item: dict[str, Any]) -> None:
-    keys = set(item)
-    assert REQUIRED_FIELDS <= keys, f"missing fields: {sorted(REQUIRED_FIELDS - keys)}"
-    extra = keys - REQUIRED_FIELDS - OPTIONAL_FIELDS
-    assert not extra, f"unexpected fields: {sorted(extra)}"
-    for field in ("id", "question", "answer", "type"):
-        assert isinstance(item[field], str) and item[field].strip(), f"{field} must be a string"
-    for field in ("accept", "sources", "evidence"):
-        value = item[field]
-        assert isinstance(value, list), f"{field} must be a list"
-        assert all(isinstance(v, str) and v.strip() for v in value), f"{field} has a bad entry"
-    if "notes" in item:
-        assert isinstance(item["notes"], str)
-    assert item["type"] in ALLOWED_TYPES
-    assert item["split"] in SPLITS, f"split must be one of {SPLITS}"
-    assert re.fullmatch(r"[qr]\d{3}", item["id"]), "ids are q### (original) or r### (reader-worded)"
+    """Each item on its own, as the loader validates it: every required field, no unknown
+    one, non-blank strings and lists of them, notes as text, a known type and split, and
+    a q###/r### id."""
+    try:
+        StrictGoldItem.model_validate(item)
+    except ValidationError as exc:
+        pytest.fail(f"not a gold item as eval/gold/README.md specifies: {exc}")
 
 
 @pytest.mark.parametrize("item", _items(), ids=_item_ids())

@@ -6,18 +6,13 @@ in process, and over HTTP against a real `byline serve`. The README's example ru
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from llama_index.core import QueryBundle
 from llama_index.core.base.response.schema import Response
@@ -25,6 +20,8 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 from llama_index.core.tools import QueryEngineTool
+from support.environment import isolated_environ
+from support.serve import ServeProcess
 
 from rag.config import Settings
 from rag.corpus import load_paths
@@ -155,58 +152,21 @@ def test_query_engine_as_a_tool(pipeline: Pipeline, bodies: dict[str, str]) -> N
 
 
 # --- over HTTP ----------------------------------------------------------------------------
-@dataclass
-class Served:
-    url: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-
 @pytest.fixture(scope="module")
-def served(seeded: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    exe = Path(sys.executable).parent / "byline"
-    if not exe.exists():
-        pytest.skip("the `byline` console script is not installed (pip install -e .)")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("served") / "serve.log"
+def served(seeded: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """`byline serve` on the second seeded data dir, keys required."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BYLINE_")},
         "BYLINE_DATA_DIR": str(seeded[1]),
         "BYLINE_LLM_BACKEND": "extractive",
         "BYLINE_EMBED_THREADS": "1",
         "BYLINE_ADMIN_KEYS": ADMIN,
-        "ANONYMIZED_TELEMETRY": "False",
     }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent
-        )
-    service = Served(f"http://127.0.0.1:{port}", proc, log)
-    try:
-        deadline = time.monotonic() + 90
-        with httpx.Client(trust_env=False, timeout=2) as http:
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    if http.get(f"{service.url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with ServeProcess.byline(tmp_path_factory.mktemp("served"), env) as service:
+        service.wait_ready(90)
         yield service
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
-def test_http_query_engine_sync_and_async(served: Served, pipeline: Pipeline, bodies: dict[str, str]) -> None:
+def test_http_query_engine_sync_and_async(served: ServeProcess, pipeline: Pipeline, bodies: dict[str, str]) -> None:
     engine = HttpBylineQueryEngine(served.url, api_key=ADMIN)
     response = engine.query(QUESTION)
     assert_cited(response, bodies)
@@ -221,7 +181,7 @@ def test_http_query_engine_sync_and_async(served: Served, pipeline: Pipeline, bo
     assert refused.value.status_code == 401 and refused.value.hint
 
 
-def test_http_retriever_sync_and_async(served: Served, bodies: dict[str, str]) -> None:
+def test_http_retriever_sync_and_async(served: ServeProcess, bodies: dict[str, str]) -> None:
     retriever = HttpBylineRetriever(served.url, api_key=ADMIN, top_k=5)
     nodes = retriever.retrieve(QUESTION)
     assert len(nodes) == 5
@@ -242,12 +202,9 @@ def readme_example() -> str:
 def test_readme_example_runs(tmp_path: Path) -> None:
     code = readme_example()
     assert len(code.strip().splitlines()) <= 10
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("BYLINE_")},
-        "BYLINE_DATA_DIR": str(tmp_path / "data"),
-        "BYLINE_LLM_BACKEND": "extractive",
-        "BYLINE_EMBED_THREADS": "2",
-    }
+    env = isolated_environ(
+        {"BYLINE_DATA_DIR": str(tmp_path / "data"), "BYLINE_LLM_BACKEND": "extractive", "BYLINE_EMBED_THREADS": "2"}
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
     )

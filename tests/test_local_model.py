@@ -4,9 +4,9 @@ Slow (seconds per answer) but kept in CI: it is the product's default path."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from support.pipelines import SEEDS_DIR, seeded_pipeline
 
 from rag.config import Settings
 from rag.model_assets import MODEL_SIZE, ensure_local_model
@@ -17,16 +17,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def local_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("data"),
-        seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
-        llm_backend="local",
-    )
-    pipeline = Pipeline(settings)
-    pipeline.ensure_seeded()
-    pipeline.warm_up()
-    yield pipeline
-    pipeline.close()
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), seeds_dir=SEEDS_DIR, llm_backend="local")
+    with seeded_pipeline(settings) as pipeline:
+        pipeline.warm_up()
+        yield pipeline
 
 
 def test_model_file_is_assembled_and_verified(local_pipeline: Pipeline) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support.pipelines import SEEDS_DIR, seeded_pipeline
 
 from rag.config import Settings
 from rag.errors import InvalidInput
@@ -17,15 +18,9 @@ from rag.types import SearchFilters, Turn
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("data"),
-        seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
-        llm_backend="extractive",
-    )
-    p = Pipeline(settings)
-    p.ensure_seeded()
-    yield p
-    p.close()
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), seeds_dir=SEEDS_DIR, llm_backend="extractive")
+    with seeded_pipeline(settings) as p:
+        yield p
 
 
 def test_follow_up_is_made_standalone() -> None:
@@ -108,7 +103,7 @@ def test_slow_bm25_rebuilds_run_in_the_background(
     monkeypatch.setattr(retrieval, "_SYNC_REBUILD_S", 0.0)
     monkeypatch.setattr(retrieval, "_REVISION_TTL_S", 0.0)
     p = pipeline_factory(
-        Settings(data_dir=tmp_path / "data", seeds_dir=Path(__file__).resolve().parents[1] / "seeds")
+        Settings(data_dir=tmp_path / "data", seeds_dir=SEEDS_DIR)
     )
     p.ensure_seeded()
     assert p.search("Where will Trump and Xi meet?")  # the first build: in the caller

@@ -33,20 +33,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
-from test_service_api import (
-    ADMIN,
-    OTHER_SITE,
-    PUBLIC,
-    QUESTION,
-    SITE,
-    WIDGET,
-    fresh_copy,
-    make_settings,
-    running,
-)
-from test_service_api import seeded_dir as seeded_dir  # noqa: F401  (a fixture, used by name)
-from test_service_uvicorn import Service
-from test_service_uvicorn import start_service as start_service  # noqa: F401  (a fixture)
+from support.app import ADMIN, OTHER_SITE, PUBLIC, QUESTION, SITE, WIDGET, fresh_copy, make_settings, running
+from support.serve import ServeProcess
 
 import service.keys
 from service.deps import admin_access, public_access
@@ -250,7 +238,7 @@ class AuditClient:
 
 
 @pytest.fixture(scope="module")
-def audit(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditClient]:  # noqa: F811
+def audit(seeded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuditClient]:
     """Two admin keys, an unbound public key, a widget key bound to two sites. No rate
     limit: the audit sends hundreds of requests from one client (limits are tested in
     test_service_api.py)."""
@@ -569,8 +557,8 @@ def test_keys_never_logged_nor_echoed(audit: AuditClient, caplog: pytest.LogCapt
 
 
 def test_keys_never_in_a_real_servers_log(
-    start_service: Callable[..., Service],  # noqa: F811
-    seeded_dir: Path,  # noqa: F811
+    start_service: Callable[..., ServeProcess],
+    seeded_dir: Path,
     tmp_path: Path,
 ) -> None:
     """`byline serve` (a real uvicorn on a socket, its own JSON logging) sees every kind of
@@ -605,8 +593,7 @@ def test_keys_never_in_a_real_servers_log(
                 http.get("/widget/check", params={"key": key}, headers={"Origin": EVIL}).status_code
             )
     assert {200, 401, 403} <= set(statuses)
-    service.proc.terminate()
-    service.proc.wait(timeout=30)
+    service.stop()
     log = service.log()
     access = [line for line in log.splitlines() if '"byline.access"' in line]
     assert len(access) >= len(statuses)  # every request was logged, so the check isn't vacuous

@@ -7,101 +7,36 @@ the cool-down has passed and the upstream is healthy again, answers come from it
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from support.llm import OK, Reply, ScriptedLLM
+from support.pipelines import scripted_openai_settings, seeded_pipeline
 
-from rag.config import Settings
 from rag.errors import GenerationFailed
 from rag.generation import CircuitBreaker, OpenAIChatGenerator
 from rag.pipeline import Pipeline
 
-ANSWER = "Trump and Xi will meet in South Korea on October 30 [1]."
 QUESTION = "When and where will Trump and Xi meet?"
 FAILURES = 3
 COOLDOWN_S = 0.5
 LONG_S = 60.0
-
-
-class _Upstream(BaseHTTPRequestHandler):
-    healthy = False
-    count = 0
-    lock = threading.Lock()
-
-    def log_message(self, *args: object) -> None:
-        del args
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with _Upstream.lock:
-            _Upstream.count += 1
-        if not _Upstream.healthy:
-            self._send(500, b'{"error": {"message": "upstream down"}}')
-            return
-        if body.get("stream"):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            chunk = {
-                "id": "x",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "m",
-                "choices": [{"index": 0, "delta": {"content": ANSWER}}],
-            }
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
-            return
-        response = {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "m",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}
-            ],
-        }
-        self._send(200, json.dumps(response).encode())
-
-    def _send(self, status: int, payload: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+DOWN = Reply(status=500, error="upstream down")
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def pipeline(upstream: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("data"),
-        seeds_dir=Path(__file__).resolve().parents[1] / "seeds",
-        openai_base_url=upstream,
-        openai_model="scripted",
+def pipeline(llm_server: ScriptedLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    settings = scripted_openai_settings(
+        llm_server.url,
+        tmp_path_factory.mktemp("data"),
         llm_timeout_s=5.0,
-        llm_max_retries=0,
         llm_breaker_failures=FAILURES,
         llm_breaker_cooldown_s=COOLDOWN_S,
     )
-    p = Pipeline(settings)
-    p.ensure_seeded()
-    yield p
-    p.close()
+    with seeded_pipeline(settings) as p:
+        yield p
 
 
 def _breaker(pipeline: Pipeline) -> CircuitBreaker:
@@ -121,9 +56,8 @@ def _half_open(breaker: CircuitBreaker, timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_breaker_opens_stops_hammering_and_recovers(pipeline: Pipeline) -> None:
-    _Upstream.healthy = False
-    _Upstream.count = 0
+def test_breaker_opens_stops_hammering_and_recovers(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    llm.reply_with(DOWN)
     breaker = _breaker(pipeline)
     breaker.record_success()
     breaker.cooldown_s = LONG_S
@@ -134,7 +68,7 @@ def test_breaker_opens_stops_hammering_and_recovers(pipeline: Pipeline) -> None:
         answer = pipeline.ask(QUESTION)
         assert answer.backend == "extractive" and answer.citations and not answer.abstained
         assert answer.fallback_reason and "openai backend failed" in answer.fallback_reason
-    assert _Upstream.count == FAILURES
+    assert llm.hits == FAILURES
     assert breaker.state == "open"
 
     # Open: many questions, concurrently too, and not one request reaches the upstream.
@@ -143,48 +77,27 @@ def test_breaker_opens_stops_hammering_and_recovers(pipeline: Pipeline) -> None:
     for answer in answers:
         assert answer.backend == "extractive" and answer.citations and not answer.abstained
         assert answer.fallback_reason and "circuit open" in answer.fallback_reason
-    assert _Upstream.count == FAILURES
+    assert llm.hits == FAILURES
 
     # Half-open with the upstream still down: one trial request, then open again.
     _half_open(breaker)
     answer = pipeline.ask(QUESTION)
     breaker.cooldown_s = LONG_S
     assert answer.backend == "extractive"
-    assert _Upstream.count == FAILURES + 1
+    assert llm.hits == FAILURES + 1
     assert breaker.state == "open"
     assert "circuit open" in (pipeline.ask(QUESTION).fallback_reason or "")
-    assert _Upstream.count == FAILURES + 1
+    assert llm.hits == FAILURES + 1
 
     # Upstream back: after the cool-down the trial succeeds and the breaker closes.
-    _Upstream.healthy = True
+    llm.reply_with(OK)
     _half_open(breaker)
     answer = pipeline.ask(QUESTION)
     assert answer.backend == "openai" and answer.fallback_reason is None
     assert breaker.state == "closed"
     answer = pipeline.ask(QUESTION)
     assert answer.backend == "openai"
-    assert _Upstream.count == FAILURES + 3
-
-
-def test_non_streaming_generate_uses_the_breaker(pipeline: Pipeline) -> None:
-    generator = pipeline.generator("openai")
-    breaker = _breaker(pipeline)
-    breaker.record_success()
-    breaker.cooldown_s = LONG_S
-    _Upstream.healthy = False
-    _Upstream.count = 0
-    context = pipeline._prepare(QUESTION, None, None, None, "openai")[2]
-    for _ in range(FAILURES):
-        with pytest.raises(GenerationFailed, match="LLM request failed"):
-            generator.generate(context)
-    with pytest.raises(GenerationFailed, match="circuit open"):
-        generator.generate(context)
-    assert _Upstream.count == FAILURES
-    _Upstream.healthy = True
-    _half_open(breaker)
-    assert generator.generate(context).text == ANSWER
-    assert breaker.state == "closed"
-    assert _Upstream.count == FAILURES + 1
+    assert llm.hits == FAILURES + 3
 
 
 class _Clock:

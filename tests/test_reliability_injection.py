@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from support.app import wait_until_ready
 
 from rag.config import Settings
 from rag.pipeline import Pipeline
@@ -66,12 +67,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         rate_limit_per_minute=0,
     )
     with TestClient(create_app(settings)) as http:
-        import time
-
-        deadline = time.monotonic() + 90
-        while http.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until_ready(http, 90)
         auth = {"Authorization": f"Bearer {ADMIN}"}
         upload = http.post(
             "/v1/documents",

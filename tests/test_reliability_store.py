@@ -7,17 +7,15 @@ again, with no restart."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+from support.serve import ServeProcess
 
 QUESTION = "Where will Trump and Xi meet?"
 ROUTES: list[tuple[str, dict[str, Any]]] = [
@@ -27,59 +25,21 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
 REQUEST_BUDGET_S = 15.0  # a down store must be reported well within this
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def service(run_byline: Any, chroma_server: Any, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    log_path = tmp_path / "serve.log"
-    env = run_byline.env(
-        {
-            "BYLINE_DATA_DIR": str(tmp_path / "data"),
-            "BYLINE_LLM_BACKEND": "extractive",
-            "BYLINE_EMBED_THREADS": "2",
-            "CHROMA_HOST": chroma_server.host,
-            "CHROMA_PORT": str(chroma_server.port),
-            "BYLINE_COLLECTION": f"rel{uuid4().hex[:12]}",
-            "BYLINE_RATE_LIMIT_PER_MINUTE": "0",
-        }
-    )
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            run_byline.argv("serve", "--port", port),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=tmp_path,
-        )
-    url = f"http://127.0.0.1:{port}"
+def service(start_service: Callable[..., ServeProcess], chroma_server: Any) -> Iterator[str]:
+    """A ready `byline serve` on the shared Chroma server (a collection of its own); the
+    server is started again afterwards if the test left it down."""
+    env = {
+        "CHROMA_HOST": chroma_server.host,
+        "CHROMA_PORT": str(chroma_server.port),
+        "BYLINE_COLLECTION": f"rel{uuid4().hex[:12]}",
+        "BYLINE_RATE_LIMIT_PER_MINUTE": "0",
+    }
     try:
-        deadline = time.monotonic() + 90
-        with httpx.Client(trust_env=False, timeout=2.0) as http:
-            while True:
-                assert proc.poll() is None, log_path.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
-                try:
-                    if http.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-        yield url
+        yield start_service("serve", env).url
     finally:
-        if chroma_server.proc is None:  # never leave the shared server down for other tests
+        if not chroma_server.running:  # never leave the shared server down for other tests
             chroma_server.start()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 class _Traffic:

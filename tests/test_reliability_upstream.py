@@ -1,7 +1,7 @@
 """Upstream and disk faults through the service: `byline serve` as a real uvicorn process,
 asked over HTTP on 127.0.0.1, while what it depends on misbehaves for real.
 
-- The LLM (a scripted OpenAI-compatible server, `fake_llm.FakeLLM`) is slow past the
+- The LLM (a scripted OpenAI-compatible server, `support.llm.ScriptedLLM`) is slow past the
   request timeout, hangs, answers 5xx, malformed JSON, a stream cut midway, or a citation
   to a passage that doesn't exist: /v1/ask (JSON and SSE) and /v1/chat/completions
   (JSON and stream) still answer — extractively, flagged in `fallback_reason` — inside
@@ -27,10 +27,9 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,20 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from fake_llm import ANSWER, FakeLLM
+from support.llm import (
+    ANSWER,
+    CITES_A_MISSING_PASSAGE,
+    CUT_STREAM,
+    HANG,
+    MALFORMED,
+    OK,
+    OVERLOADED,
+    SERVER_ERROR,
+    Reply,
+    ScriptedLLM,
+)
+from support.serve import BYLINE, ServeProcess
 
-BYLINE = Path(sys.executable).parent / "byline"
 ROOT = Path(__file__).resolve().parents[1]
 SEED_FILES = ("002_a70022376a9dca2a.txt", "004_36119deba365cd7b.txt")
 QUESTION = "When and where will Trump and Xi meet?"
@@ -52,58 +62,8 @@ BREAKER_COOLDOWN_S = 3.0
 
 pytestmark = pytest.mark.skipif(not BYLINE.exists(), reason="the `byline` console script is not installed")
 
-_LEAKY = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "CHROMA_HOST", "CHROMA_PORT")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 # --- the service under test ---------------------------------------------------------------
-@dataclass
-class Service:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, timeout_s: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(trust_env=False, timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                assert self.proc.poll() is None, f"byline serve exited:\n{self.log()[-3000:]}"
-                with contextlib.suppress(httpx.TransportError):
-                    if http.get(f"{self.url}/readyz").status_code == 200:
-                        return
-                time.sleep(0.1)
-        raise AssertionError(f"not ready within {timeout_s:.0f}s:\n{self.log()[-3000:]}")
-
-    def wait_up(self, timeout_s: float = 60.0) -> None:
-        """Until /healthz answers (the pipeline may never load)."""
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(trust_env=False, timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                assert self.proc.poll() is None, f"byline serve exited:\n{self.log()[-3000:]}"
-                with contextlib.suppress(httpx.TransportError):
-                    if http.get(f"{self.url}/healthz").status_code == 200:
-                        return
-                time.sleep(0.1)
-        raise AssertionError(f"no /healthz within {timeout_s:.0f}s:\n{self.log()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two of the five seed articles (both on the Trump-Xi meeting): start-up embeds a
@@ -114,42 +74,26 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def start_service(
+def upstream_service(
     workdir: Path,
     env: dict[str, str],
     *,
     seeds: Path,
-    prefix: list[str] | None = None,
+    prefix: Sequence[str] = (),
     data_dir: Path | None = None,
-) -> Service:
-    """`byline serve` on a free loopback port, extractive unless `env` says otherwise,
-    ingesting `seeds` into an empty store; its log in `workdir`, its data in `data_dir`
-    (default: workdir/data). `prefix` runs it under another command (setpriv)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith("BYLINE_") and k not in _LEAKY}
-    full_env = {
-        **base,
-        "ANONYMIZED_TELEMETRY": "False",
+) -> ServeProcess:
+    """`byline serve` on a free loopback port (not started yet), extractive unless `env`
+    says otherwise, ingesting `seeds` into an empty store; its log in `workdir`, its data
+    in `data_dir` (default: workdir/data). `prefix` runs it under another command (setpriv)."""
+    defaults = {
         "BYLINE_DATA_DIR": str(data_dir or workdir / "data"),
         "BYLINE_SEEDS_DIR": str(seeds),
         "BYLINE_LLM_BACKEND": "extractive",
         "BYLINE_EMBED_THREADS": "1",
         "BYLINE_RATE_LIMIT_PER_MINUTE": "0",
         "BYLINE_REQUEST_TIMEOUT_S": str(REQUEST_TIMEOUT_S),
-        **env,
     }
-    log_path = workdir / f"serve-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [*(prefix or []), str(BYLINE), "serve", "--port", str(port)],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=workdir,
-        )
-    return Service(proc=proc, url=f"http://127.0.0.1:{port}", log_path=log_path)
+    return ServeProcess.byline(workdir, {**defaults, **env}, prefix=prefix)
 
 
 # --- what one call returned -----------------------------------------------------------------
@@ -224,57 +168,66 @@ def _metric(url: str, name: str, labels: str) -> float:
 
 
 # === LLM upstream faults =======================================================================
-@pytest.fixture(scope="module")
-def llm() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        server.slow_s = 10.0  # longer than the request timeout
-        yield server
+# Each fault the `faults` service meets, by the name its test is parametrized with.
+FAULTS = {
+    "slow": Reply(delay_s=10.0),  # longer than the request timeout
+    "hang": HANG,
+    "500": SERVER_ERROR,
+    "503": OVERLOADED,
+    "malformed": MALFORMED,
+    "cut": CUT_STREAM,
+}
 
 
 @pytest.fixture(scope="module")
-def breaker_llm() -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
+def breaker_llm_server() -> Iterator[ScriptedLLM]:
+    """The `breaker` service's own upstream, so its counts are its own."""
+    with ScriptedLLM() as server:
         yield server
+
+
+@pytest.fixture
+def breaker_llm(breaker_llm_server: ScriptedLLM) -> ScriptedLLM:
+    breaker_llm_server.reset()
+    return breaker_llm_server
 
 
 @pytest.fixture(scope="module")
 def llm_services(
-    llm: FakeLLM, breaker_llm: FakeLLM, seeds: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Service]]:
+    llm_server: ScriptedLLM,
+    breaker_llm_server: ScriptedLLM,
+    seeds: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, ServeProcess]]:
     """Two services on the openai backend, started side by side: `faults` with no breaker
     (each fault must reach the upstream) and `breaker` with a 3-failure breaker. Neither
     sets BYLINE_LLM_TIMEOUT_S: its 60 s default is capped by the 4 s request timeout."""
     base = tmp_path_factory.mktemp("llm-services")
     common = {"BYLINE_LLM_BACKEND": "openai", "BYLINE_OPENAI_MODEL": "scripted"}
-    services = {
-        "faults": start_service(
-            base / "faults",
-            {**common, "BYLINE_OPENAI_BASE_URL": llm.url, "BYLINE_LLM_BREAKER_FAILURES": "0"},
-            seeds=seeds,
-        ),
-        "breaker": start_service(
-            base / "breaker",
-            {
-                **common,
-                "BYLINE_OPENAI_BASE_URL": breaker_llm.url,
-                "BYLINE_LLM_BREAKER_FAILURES": str(BREAKER_FAILURES),
-                "BYLINE_LLM_BREAKER_COOLDOWN_S": str(BREAKER_COOLDOWN_S),
-            },
-            seeds=seeds,
-        ),
-    }
-    try:
+    faults = upstream_service(
+        base / "faults",
+        {**common, "BYLINE_OPENAI_BASE_URL": llm_server.url, "BYLINE_LLM_BREAKER_FAILURES": "0"},
+        seeds=seeds,
+    )
+    breaker = upstream_service(
+        base / "breaker",
+        {
+            **common,
+            "BYLINE_OPENAI_BASE_URL": breaker_llm_server.url,
+            "BYLINE_LLM_BREAKER_FAILURES": str(BREAKER_FAILURES),
+            "BYLINE_LLM_BREAKER_COOLDOWN_S": str(BREAKER_COOLDOWN_S),
+        },
+        seeds=seeds,
+    )
+    with faults, breaker:
         with httpx.Client(trust_env=False, timeout=60) as http:
-            for service in services.values():
+            for service in (faults, breaker):
                 service.wait_ready()
                 # One question first: retrieval's one-off first-use cost (~1 s on 2 cores)
                 # is not what these tests measure.
                 warm = http.post(f"{service.url}/v1/ask", json={"question": QUESTION})
                 assert warm.status_code == 200 and warm.json()["backend"] == "openai", warm.text
-        yield services
-    finally:
-        for service in services.values():
-            service.stop()
+        yield {"faults": faults, "breaker": breaker}
 
 
 def _assert_fallback(answer: dict[str, Any]) -> None:
@@ -287,12 +240,12 @@ def _assert_in_time(call: Call, what: str) -> None:
     assert call.seconds < REQUEST_TIMEOUT_S + SLACK_S, f"{what} took {call.seconds:.2f}s"
 
 
-@pytest.mark.parametrize("mode", ["slow", "hang", "500", "503", "malformed", "cut"])
+@pytest.mark.parametrize("mode", list(FAULTS))
 def test_llm_fault_answers_extractively_in_time(
-    llm_services: dict[str, Service], llm: FakeLLM, mode: str, record_property: Any
+    llm_services: dict[str, ServeProcess], llm: ScriptedLLM, mode: str, record_property: Any
 ) -> None:
     url = llm_services["faults"].url
-    llm.mode = mode
+    llm.reply_with(FAULTS[mode])
     hits = llm.hits
     calls: dict[str, Call] = {}
     with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
@@ -301,7 +254,6 @@ def test_llm_fault_answers_extractively_in_time(
         chat_body = {"model": "byline", "messages": [{"role": "user", "content": QUESTION}]}
         calls["chat"] = _timed(http, "POST", f"{url}/v1/chat/completions", json=chat_body)
         calls["chat-stream"] = _chat_stream(http, url, QUESTION)
-    llm.mode = "ok"
     for what, call in calls.items():
         record_property(f"{what}_status", call.status)
         record_property(f"{what}_seconds", round(call.seconds, 3))
@@ -326,17 +278,16 @@ def test_llm_fault_answers_extractively_in_time(
     assert final and final[0]["citations"], chunks[-3:]
 
 
-def test_llm_citing_a_missing_passage_is_not_trusted(llm_services: dict[str, Service], llm: FakeLLM) -> None:
+def test_llm_citing_a_missing_passage_is_not_trusted(
+    llm_services: dict[str, ServeProcess], llm: ScriptedLLM
+) -> None:
     url = llm_services["faults"].url
-    llm.mode = "bad_citation"
-    try:
-        with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
-            ask = _timed(http, "POST", f"{url}/v1/ask", json={"question": QUESTION})
-            sse = _ask_sse(http, url, QUESTION)
-            chat_body = {"model": "byline", "messages": [{"role": "user", "content": QUESTION}]}
-            chat = _timed(http, "POST", f"{url}/v1/chat/completions", json=chat_body)
-    finally:
-        llm.mode = "ok"
+    llm.reply_with(CITES_A_MISSING_PASSAGE)
+    with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
+        ask = _timed(http, "POST", f"{url}/v1/ask", json={"question": QUESTION})
+        sse = _ask_sse(http, url, QUESTION)
+        chat_body = {"model": "byline", "messages": [{"role": "user", "content": QUESTION}]}
+        chat = _timed(http, "POST", f"{url}/v1/chat/completions", json=chat_body)
     for call in (ask, sse, chat):
         _assert_in_time(call, "bad citation")
         assert call.status == 200
@@ -351,7 +302,7 @@ def test_llm_citing_a_missing_passage_is_not_trusted(llm_services: dict[str, Ser
     assert "[9]" not in chat.body["choices"][0]["message"]["content"]
 
 
-def test_breaker_through_http(llm_services: dict[str, Service], breaker_llm: FakeLLM) -> None:
+def test_breaker_through_http(llm_services: dict[str, ServeProcess], breaker_llm: ScriptedLLM) -> None:
     url = llm_services["breaker"].url
     labels = 'backend="openai"'
     with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
@@ -363,12 +314,12 @@ def test_breaker_through_http(llm_services: dict[str, Service], breaker_llm: Fak
             body: dict[str, Any] = call.body
             return body
 
-        breaker_llm.mode = "ok"
+        breaker_llm.reply_with(OK)
         assert ask()["backend"] == "openai"
         assert _metric(url, "byline_llm_breaker_open", labels) == 0.0
 
         # The upstream dies: N failing questions reach it (each retried once), then it opens.
-        breaker_llm.mode = "500"
+        breaker_llm.reply_with(SERVER_ERROR)
         before = breaker_llm.hits
         for _ in range(BREAKER_FAILURES):
             _assert_fallback(ask())
@@ -399,7 +350,7 @@ def test_breaker_through_http(llm_services: dict[str, Service], breaker_llm: Fak
 
         # The upstream recovers; after the cool-down the next question is the trial, and it
         # comes from the LLM again.
-        breaker_llm.mode = "ok"
+        breaker_llm.reply_with(OK)
         time.sleep(max(0.0, opened_at + BREAKER_COOLDOWN_S + 0.2 - time.monotonic()))
         answer = ask()
         assert answer["backend"] == "openai" and answer["fallback_reason"] is None, answer
@@ -466,6 +417,12 @@ class BlackHoleProxy:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
+    def __enter__(self) -> BlackHoleProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._closed = True
         self._listener.close()
@@ -488,21 +445,19 @@ def _store_routes(http: httpx.Client, url: str) -> dict[str, Call]:
 def test_hung_chroma_server_is_a_bounded_503(
     chroma_server: Any, seeds: Path, tmp_path: Path, record_property: Any
 ) -> None:
-    proxy = BlackHoleProxy((chroma_server.host, chroma_server.port))
-    service = start_service(
-        tmp_path / "svc",
-        {
+    with BlackHoleProxy((chroma_server.host, chroma_server.port)) as proxy:
+        env = {
             "CHROMA_HOST": "127.0.0.1",
             "CHROMA_PORT": str(proxy.port),
             "BYLINE_COLLECTION": f"hung{uuid4().hex[:12]}",
             "BYLINE_CHROMA_TIMEOUT_S": str(CHROMA_TIMEOUT_S),
             "BYLINE_REQUEST_TIMEOUT_S": "20",  # so the bound seen is the store's, not the request's
-        },
-        seeds=seeds,
-    )
-    try:
-        service.wait_ready()
-        with httpx.Client(trust_env=False, timeout=60) as http:
+        }
+        with (
+            upstream_service(tmp_path / "svc", env, seeds=seeds) as service,
+            httpx.Client(trust_env=False, timeout=60) as http,
+        ):
+            service.wait_ready()
             assert http.post(f"{service.url}/v1/search", json={"query": QUESTION}).status_code == 200
 
             proxy.hang()
@@ -527,40 +482,27 @@ def test_hung_chroma_server_is_a_bounded_503(
                 assert status == 503 and time.monotonic() < deadline, status
                 time.sleep(0.2)
             assert http.post(f"{service.url}/v1/ask", json={"question": QUESTION}).json()["citations"]
-    finally:
-        service.stop()
-        proxy.close()
 
 
 def test_chroma_server_hung_from_start(seeds: Path, tmp_path: Path) -> None:
     """Start-up against a server that never answers: the loader gives up on each attempt
     after the timeout and retries; meanwhile routes say 503 at once and /healthz is 200."""
-    proxy = BlackHoleProxy()
-    service = start_service(
-        tmp_path / "svc",
-        {
+    with BlackHoleProxy() as proxy:
+        env = {
             "CHROMA_HOST": "127.0.0.1",
             "CHROMA_PORT": str(proxy.port),
             "BYLINE_CHROMA_TIMEOUT_S": str(CHROMA_TIMEOUT_S),
-        },
-        seeds=seeds,
-    )
-    try:
-        service.wait_up()
-        with httpx.Client(trust_env=False, timeout=30) as http:
-            deadline = time.monotonic() + 30
-            while "did not answer" not in (ready := http.get(f"{service.url}/readyz")).text:
-                assert time.monotonic() < deadline, ready.text
-                time.sleep(0.2)
+        }
+        with upstream_service(tmp_path / "svc", env, seeds=seeds) as service:
+            service.wait_ready(60, path="/healthz")  # the pipeline never loads
+            ready = service.wait_ready(30, until=lambda r: "did not answer" in r.text)
             assert ready.status_code == 503
-            for what, call in _store_routes(http, service.url).items():
-                problem = assert_problem(call, 503)
-                assert "did not answer within" in problem["detail"], (what, problem)
-                assert call.seconds < 1.0, (what, call.seconds)
-            assert http.get(f"{service.url}/healthz").status_code == 200
-    finally:
-        service.stop()
-        proxy.close()
+            with httpx.Client(trust_env=False, timeout=30) as http:
+                for what, call in _store_routes(http, service.url).items():
+                    problem = assert_problem(call, 503)
+                    assert "did not answer within" in problem["detail"], (what, problem)
+                    assert call.seconds < 1.0, (what, call.seconds)
+                assert http.get(f"{service.url}/healthz").status_code == 200
 
 
 # === the embedded store's disk: full, read-only ======================================
@@ -637,8 +579,7 @@ def test_disk_full_is_a_clear_507_and_leaves_the_article_whole(
     saying what to fix, reads keep working, the article stays all-old, and once space is
     freed the same write succeeds (all-new) in the same process."""
     with _tmpfs(tmp_path / "mnt", "48m") as disk:
-        service = start_service(tmp_path / "svc", {}, seeds=seeds, data_dir=disk / "data")
-        try:
+        with upstream_service(tmp_path / "svc", {}, seeds=seeds, data_dir=disk / "data") as service:
             service.wait_ready()
             url = service.url
             with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
@@ -676,8 +617,6 @@ def test_disk_full_is_a_clear_507_and_leaves_the_article_whole(
                 )
                 answer = http.post(f"{url}/v1/ask", json={"question": "By how much did canal traffic rise?"})
                 assert answer.status_code == 200 and answer.json()["citations"], answer.text
-        finally:
-            service.stop()
 
 
 @pytest.mark.slow
@@ -696,24 +635,19 @@ def test_read_only_store_is_a_clear_503_until_fixed(
     directory and the fix, never a 500. Once it is writable again, a restarted service
     takes the write, and the article is whole."""
     workdir = tmp_path / "svc"
-    service = start_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS)
-    try:
+    with upstream_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS) as service:
         service.wait_ready()
         with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
             assert http.post(f"{service.url}/v1/documents", json=OLD).status_code == 200
             old_chunks = _chunks(http, service.url, OLD["id"])
-        service.stop()
 
-        chroma = workdir / "data" / "chroma"
-        for path in [chroma, *chroma.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-        service = start_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS)
-        service.wait_up()
+    chroma = workdir / "data" / "chroma"
+    for path in [chroma, *chroma.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    with upstream_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS) as service:
+        service.wait_ready(60, path="/healthz")  # the pipeline never loads
+        service.wait_ready(60, until=lambda r: "failed to start" in r.text)
         with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
-            deadline = time.monotonic() + 60
-            while "failed to start" not in (ready := http.get(f"{service.url}/readyz")).text:
-                assert time.monotonic() < deadline, ready.text
-                time.sleep(0.2)
             calls = {
                 "documents": _timed(http, "POST", f"{service.url}/v1/documents", json=NEW),
                 "ask": _timed(http, "POST", f"{service.url}/v1/ask", json={"question": QUESTION}),
@@ -727,11 +661,10 @@ def test_read_only_store_is_a_clear_503_until_fixed(
                 assert "writable" in problem["hint"], (what, problem)
                 assert call.seconds < 1.0, (what, call.seconds)
             assert http.get(f"{service.url}/healthz").status_code == 200
-        service.stop()
 
-        for path in [chroma, *chroma.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        service = start_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS)
+    for path in [chroma, *chroma.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    with upstream_service(workdir, {}, seeds=seeds, prefix=DROP_CAPS) as service:
         service.wait_ready()
         with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
             assert _chunks(http, service.url, OLD["id"]) == old_chunks  # all-old
@@ -739,5 +672,3 @@ def test_read_only_store_is_a_clear_503_until_fixed(
             assert retried.status_code == 200, retried.text
             new_chunks = _chunks(http, service.url, OLD["id"])
             assert len(new_chunks) > len(old_chunks) and all("Update" in c for c in new_chunks)
-    finally:
-        service.stop()

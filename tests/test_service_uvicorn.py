@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
+from support.net import free_port
+from support.serve import ServeProcess
 
 from rag.types import Answer, IngestReport
 
@@ -24,81 +21,7 @@ ADMIN = "uvicorn-admin-key"
 QUESTION = "Where will Trump and Xi meet?"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Service:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _wait_ready(service: Service, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(trust_env=False, timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            if service.proc.poll() is not None:
-                raise AssertionError(f"byline serve exited with {service.proc.returncode}:\n{service.log()[-3000:]}")
-            try:
-                if http.get(f"{service.url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError(f"not ready within {timeout_s}s:\n{service.log()[-3000:]}")
-
-
-@pytest.fixture
-def start_service(run_byline: Any, tmp_path: Path) -> Iterator[Callable[..., Service]]:
-    """Starts `byline serve --port <free>` subprocesses (extractive backend, data under
-    tmp_path) and stops every one of them at teardown."""
-    started: list[Service] = []
-
-    def start(name: str = "svc", env: dict[str, str] | None = None, wait: bool = True) -> Service:
-        port = free_port()
-        log_path = tmp_path / f"{name}.log"
-        full_env = run_byline.env(
-            {
-                "BYLINE_DATA_DIR": str(tmp_path / f"{name}-data"),
-                "BYLINE_LLM_BACKEND": "extractive",
-                "BYLINE_EMBED_THREADS": "2",
-                **(env or {}),
-            }
-        )
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                run_byline.argv("serve", "--port", port),
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=tmp_path,
-            )
-        service = Service(proc=proc, url=f"http://127.0.0.1:{port}", log_path=log_path)
-        started.append(service)
-        if wait:
-            _wait_ready(service)
-        return service
-
-    yield start
-    for service in started:
-        if service.proc.poll() is None:
-            service.proc.terminate()
-            try:
-                service.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                service.proc.kill()
-                service.proc.wait(timeout=10)
-
-
-def _log_lines(service: Service) -> list[dict[str, Any]]:
+def _log_lines(service: ServeProcess) -> list[dict[str, Any]]:
     lines = []
     for raw in service.log().splitlines():
         try:
@@ -108,7 +31,7 @@ def _log_lines(service: Service) -> list[dict[str, Any]]:
     return lines
 
 
-def test_openai_client_against_a_real_server(start_service: Callable[..., Service]) -> None:
+def test_openai_client_against_a_real_server(start_service: Callable[..., ServeProcess]) -> None:
     from openai import OpenAI
 
     service = start_service()
@@ -159,7 +82,7 @@ def test_serve_refuses_unsafe_configurations(run_byline: Any, tmp_path: Path) ->
     assert workers.returncode == 2 and "CHROMA_HOST" in workers.stderr
 
 
-def test_two_processes_share_one_chroma_server(start_service: Callable[..., Service], chroma_server: Any) -> None:
+def test_two_processes_share_one_chroma_server(start_service: Callable[..., ServeProcess], chroma_server: Any) -> None:
     env = {
         "CHROMA_HOST": chroma_server.host,
         "CHROMA_PORT": str(chroma_server.port),
@@ -168,8 +91,8 @@ def test_two_processes_share_one_chroma_server(start_service: Callable[..., Serv
     }
     first = start_service("a", env, wait=False)
     second = start_service("b", env, wait=False)
-    _wait_ready(first)
-    _wait_ready(second)
+    first.wait_ready(90)
+    second.wait_ready(90)
     auth = {"Authorization": f"Bearer {ADMIN}"}
     with httpx.Client(trust_env=False, timeout=60) as http:
         for service in (first, second):

@@ -16,7 +16,6 @@ import importlib.metadata as md
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -28,20 +27,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_offline import GUARD_SOURCE
+from support.netguard import unshare_prefix, write_guard_sitecustomize
+from support.serve import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "rag", "service", "eval", "seeds")
 QUESTION = "Where will Trump and Xi meet?"
-
-
-def _unshare_prefix() -> list[str]:
-    if shutil.which("unshare") is None:
-        return []
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30)
-    if probe.returncode != 0:
-        return []
-    return ["unshare", "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh"]
 
 
 @dataclass
@@ -70,7 +61,7 @@ class Installed:
 
     def run(self, *argv: str, offline: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         exe = argv[0] if argv[0].startswith("/") else str(self.venv / "bin" / argv[0])
-        prefix = _unshare_prefix() if offline else []
+        prefix = (unshare_prefix() or []) if offline else []
         return subprocess.run(
             [*prefix, exe, *argv[1:]],
             env=self.env,
@@ -123,12 +114,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
 
     workdir = base / "elsewhere"  # not the repository, not below it
     workdir.mkdir()
-    guard = base / "guard"
-    guard.mkdir()
+    guard = write_guard_sitecustomize(base / "guard")
     net_log = base / "net-attempts.log"
-    (guard / "sitecustomize.py").write_text(
-        GUARD_SOURCE + "\nimport os\nGuard(os.environ['BYLINE_TEST_NET_LOG']).install()\n"
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BYLINE_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(
         {
@@ -217,36 +204,12 @@ def test_ask_from_the_wheel_offline(installed: Installed) -> None:
 
 
 def test_serve_from_the_wheel(installed: Installed) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = installed.workdir / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(installed.venv / "bin" / "byline"), "serve", "--port", str(port)],
-            env=installed.env, cwd=installed.workdir, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(trust_env=False, timeout=30) as http:
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    ready = http.get(f"{url}/readyz")
-                    if ready.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-            body = ready.json()
-            assert body["articles"] == 5 and body["chunks"] > 5 and body["warning"] is None
-            assert body["data_dir"] == installed.env["BYLINE_DATA_DIR"]
-            answer = http.post(f"{url}/v1/ask", json={"question": QUESTION}).json()
-            assert not answer["abstained"] and answer["citations"]
-            assert http.get(f"{url}/widget.js").status_code == 200
-            assert http.get(f"{url}/docs").status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    serve = ServeProcess.byline(installed.workdir, environ=installed.env, exe=installed.venv / "bin" / "byline")
+    with serve, httpx.Client(trust_env=False, timeout=30) as http:
+        body = serve.wait_ready(90).json()
+        assert body["articles"] == 5 and body["chunks"] > 5 and body["warning"] is None
+        assert body["data_dir"] == installed.env["BYLINE_DATA_DIR"]
+        answer = http.post(f"{serve.url}/v1/ask", json={"question": QUESTION}).json()
+        assert not answer["abstained"] and answer["citations"]
+        assert http.get(f"{serve.url}/widget.js").status_code == 200
+        assert http.get(f"{serve.url}/docs").status_code == 200

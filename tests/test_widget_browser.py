@@ -7,25 +7,19 @@ them), overwritten on each run."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.net import LoopbackHTTPServer, QuietHandler, free_port
+from support.serve import BYLINE, ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
-BYLINE = Path(sys.executable).parent / "byline"
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -55,7 +49,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-proxy-server",
 ]
-_LEAKY_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHROMA_HOST", "CHROMA_PORT")
 
 # From eval/gold/qa.jsonl (q049): answered from three of the seed articles.
 TARIFF_Q = "How large is the additional tariff Trump threatened to put on Chinese goods over rare earth curbs?"
@@ -89,12 +82,6 @@ button { display: none !important; }
 """
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def host_page(service_url: str, key: str, extra: str = "") -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -111,24 +98,17 @@ which both sides expect to cover fentanyl, soybeans and chips.</p>
 </body></html>"""
 
 
-class _Pages(ThreadingHTTPServer):
+class _PageHandler(QuietHandler):
     pages: dict[str, str]
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Pages
-
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        page = self.server.pages.get(self.path.split("?")[0])
-        body = (page or "not found").encode()
-        self.send_response(200 if page else 404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        page = self.pages.get(self.path.split("?")[0])
+        self.send_body(200 if page else 404, (page or "not found").encode(), "text/html; charset=utf-8")
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002 - quiet
-        pass
+
+def host_site(pages: dict[str, str]) -> LoopbackHTTPServer:
+    """A host origin of its own (127.0.0.1 and a port) serving `pages` by path."""
+    return LoopbackHTTPServer(type("PageHandler", (_PageHandler,), {"pages": pages}))
 
 
 @dataclass
@@ -140,60 +120,27 @@ class Site:
     refused: str
 
 
-def _serve_pages(port: int, pages: dict[str, str]) -> _Pages:
-    server = _Pages(("127.0.0.1", port), _Handler)
-    server.pages = pages
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("widget")
-    svc_port, allowed_port, refused_port = _free_port(), _free_port(), _free_port()
-    service = f"http://127.0.0.1:{svc_port}"
-    allowed, refused = f"http://127.0.0.1:{allowed_port}", f"http://127.0.0.1:{refused_port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BYLINE_") and k not in _LEAKY_ENV}
-    env.update(
-        BYLINE_DATA_DIR=str(tmp / "data"),
-        BYLINE_LLM_BACKEND="extractive",
-        BYLINE_EMBED_THREADS="2",
-        BYLINE_ADMIN_KEYS=ADMIN,
-        BYLINE_PUBLIC_KEYS=f"{PUBLIC}@{allowed},{DEMO}@{service}",
-        ANONYMIZED_TELEMETRY="False",
-        NO_PROXY="*",
-    )
-    log_path = tmp / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(BYLINE), "serve", "--port", str(svc_port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp,
-        )
-    pages_allowed = _serve_pages(
-        allowed_port,
-        {
-            "/": host_page(service, PUBLIC, 'data-title="Newsroom assistant" data-accent="#0b6e4f"'),
-            "/plain.html": host_page(service, PUBLIC),
-        },
-    )
-    pages_refused = _serve_pages(
-        refused_port,
-        {"/": host_page(service, PUBLIC, 'data-lang="de" data-position="bottom-left" data-open')},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        with httpx.Client(trust_env=False, timeout=5) as http:
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError(f"byline serve exited:\n{log_path.read_text(errors='replace')[-3000:]}")
-                try:
-                    if http.get(f"{service}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"not ready:\n{log_path.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.2)
+    port = free_port()  # the pages embed the service's URL, and the demo key is bound to it
+    service = f"http://127.0.0.1:{port}"
+    allowed_pages = {
+        "/": host_page(service, PUBLIC, 'data-title="Newsroom assistant" data-accent="#0b6e4f"'),
+        "/plain.html": host_page(service, PUBLIC),
+    }
+    refused_pages = {"/": host_page(service, PUBLIC, 'data-lang="de" data-position="bottom-left" data-open')}
+    with host_site(allowed_pages) as allowed, host_site(refused_pages) as refused:
+        env = {
+            "BYLINE_DATA_DIR": str(tmp / "data"),
+            "BYLINE_LLM_BACKEND": "extractive",
+            "BYLINE_EMBED_THREADS": "2",
+            "BYLINE_ADMIN_KEYS": ADMIN,
+            "BYLINE_PUBLIC_KEYS": f"{PUBLIC}@{allowed.origin},{DEMO}@{service}",
+            "NO_PROXY": "*",
+        }
+        with ServeProcess.byline(tmp, env, port=port) as server:
+            server.wait_ready(120)
             auth = {"Authorization": f"Bearer {ADMIN}"}
             docs = [
                 {"id": HOSTILE_ID, "title": HOSTILE_TITLE, "text": HOSTILE_TEXT, "source": "Harbour <b>Gazette</b>",
@@ -203,19 +150,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                  "text": "The Quillon canal reopened to barges on 12 May 2025 after a dredging project "
                  "that cost 9 million euros."},
             ]
-            for doc in docs:
-                added = http.post(f"{service}/v1/documents", json=doc, headers=auth, timeout=60)
-                assert added.status_code == 200, added.text
-        yield Site(service=service, allowed=allowed, refused=refused)
-    finally:
-        pages_allowed.shutdown()
-        pages_refused.shutdown()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            with httpx.Client(trust_env=False, timeout=60) as http:
+                for doc in docs:
+                    added = http.post(f"{service}/v1/documents", json=doc, headers=auth)
+                    assert added.status_code == 200, added.text
+            yield Site(service=service, allowed=allowed.origin, refused=refused.origin)
 
 
 @pytest.fixture(scope="module")

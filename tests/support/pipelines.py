@@ -1,0 +1,39 @@
+"""A seeded in-process pipeline, for the modules that share one across their tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.pipeline import Pipeline
+
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@contextmanager
+def seeded_pipeline(settings: Settings) -> Iterator[Pipeline]:
+    """A Pipeline on `settings` with its seeds ingested, closed afterwards (releasing the
+    store's lock) even when seeding fails."""
+    pipeline = Pipeline(settings)
+    try:
+        pipeline.ensure_seeded()
+        yield pipeline
+    finally:
+        pipeline.close()
+
+
+def scripted_openai_settings(base_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """The repository's seeds in `data_dir`, the openai backend on the scripted server at
+    `base_url` with no retries (each scripted fault reaches the pipeline once), plus
+    `overrides`."""
+    return Settings(
+        data_dir=data_dir,
+        seeds_dir=SEEDS_DIR,
+        openai_base_url=base_url,
+        openai_model="scripted",
+        llm_max_retries=0,
+        **overrides,
+    )
