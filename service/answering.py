@@ -1,5 +1,6 @@
-"""Asking the pipeline from async routes: a generation slot from the bounded queue, the
-work in a worker thread, one deadline for both, metrics from the answer."""
+"""Asking the pipeline from async routes: a slot in the backend's lane of the generation
+queue (extractive: counted, never waits), the work in a worker thread, one deadline for
+both, metrics from the answer."""
 
 from __future__ import annotations
 

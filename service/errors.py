@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from rag.errors import BylineError
 from service.logs import request_id_var
@@ -157,9 +158,23 @@ def _field(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _json_invalid(error: Mapping[str, Any]) -> dict[str, str]:
+    """FastAPI puts the character offset where a field goes (`loc: ("body", 12)`): the
+    field is the body, the offset belongs in the message."""
+    loc = error.get("loc", ())
+    reason = (error.get("ctx") or {}).get("error")
+    message = str(error.get("msg", "JSON decode error")) + (f": {reason}" if reason else "")
+    if len(loc) > 1 and isinstance(loc[1], int):
+        message += f" (at character {loc[1]})"
+    return {"field": "body", "message": message, "type": "json_invalid"}
+
+
 def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     out = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            out.append(_json_invalid(error))
+            continue
         out.append(
             {
                 "field": _field(error.get("loc", ())),
@@ -199,8 +214,52 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(body)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _documented_methods(request: Request) -> str | None:
+    """The methods the published schema gives the request's path, or None for a path it
+    doesn't describe. Starlette's router stops at the first route whose path matches and
+    names only that route's methods — one, where `/v1/documents` has two (GET and POST, in
+    two routes); the schema is the contract the Allow header must agree with."""
+    path = request.scope["path"]
+    root_path = request.scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if compile_path(template)[0].match(path):
+            return ", ".join(sorted(m.upper() for m in operations if m in _HTTP_METHODS)) or None
+    return None
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> JSONResponse:
+    """A body FastAPI or Starlette could not read (JSON that isn't UTF-8, a broken
+    multipart form) comes as a bare 400 — the only 400 this app has. It is answered like
+    malformed JSON: 422 naming `body`, the status every route with a body documents, so a
+    client handles one status for "fix the body", whichever way it is broken."""
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        kind, detail = "json_invalid", "the body is not valid JSON: it is not UTF-8 text"
+    else:
+        kind, detail = "body_unreadable", f"the body could not be read: {exc.detail}"
+    body = problem_body(
+        422,
+        "Invalid request",
+        detail,
+        kind="validation-error",
+        hint="send a UTF-8 JSON body (documents: or a multipart form with one `file=`); "
+        "the OpenAPI schema at /openapi.json describes it",
+        errors=[{"field": "body", "message": detail, "type": kind}],
+    )
+    return problem_response(body)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        return _unreadable_body(exc)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _documented_methods(request)):
+        headers["Allow"] = allowed  # RFC 9110: a 405 lists what the resource supports
     try:
         title = HTTPStatus(exc.status_code).phrase
     except ValueError:
@@ -212,7 +271,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         hint = "see /docs for the routes"
     elif exc.status_code == 413:
         hint = "send a smaller body (documents: split the file)"
-    return problem_response(problem_body(exc.status_code, title, detail, kind=kind, hint=hint), exc.headers)
+    return problem_response(problem_body(exc.status_code, title, detail, kind=kind, hint=hint), headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

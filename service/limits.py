@@ -1,9 +1,16 @@
-"""Back-pressure: a token bucket per caller, and a bounded queue in front of the generator.
+"""Back-pressure: a token bucket per caller, and a bounded queue per generating backend.
 
 The local model answers one question at a time; letting requests pile up behind it would
-turn a burst into minutes of waiting and then timeouts. So a question either gets a
-generation slot, waits in a queue of at most `queue_max`, or is told at once to come back
-later (503 + Retry-After estimated from recent answer times) — never a hang.
+turn a burst into minutes of waiting and then timeouts. So a question for a generating
+backend either gets one of its slots, waits in its queue of at most `queue_max`, or is
+told at once to come back later (503 + Retry-After estimated from that backend's recent
+answer times) — never a hang.
+
+Each backend has its own slots, waiting line and Retry-After: questions waiting for the
+local model say nothing about how soon OpenAI (or the extractive backend) can answer.
+The extractive backend takes no slot at all: it is CPU-cheap and bounded (milliseconds
+per answer), so it is answered at once however busy the LLMs are — only counted, so the
+metrics show it in flight.
 
 Both are per process: with N workers the effective limits are N times larger.
 """
@@ -61,11 +68,11 @@ class RateLimiter:
 
 
 class Slot:
-    """A held generation slot; `release()` is idempotent and may come from a done-callback."""
+    """A held place in a backend's lane; `release()` is idempotent and may come from a
+    done-callback (when the worker thread really ends)."""
 
-    def __init__(self, queue: GenerationQueue, semaphore: asyncio.Semaphore) -> None:
-        self._queue = queue
-        self._semaphore = semaphore
+    def __init__(self, lane: _Lane) -> None:
+        self._lane = lane
         self._started = time.monotonic()
         self._released = False
 
@@ -73,54 +80,80 @@ class Slot:
         if self._released:
             return
         self._released = True
-        self._queue._done(time.monotonic() - self._started)
-        self._semaphore.release()
+        self._lane.done(time.monotonic() - self._started)
 
 
-class GenerationQueue:
-    def __init__(self, max_waiting: int, remote_concurrency: int) -> None:
+class _Lane:
+    """One backend: `width` questions answered at once (None: no limit, nobody waits)."""
+
+    def __init__(self, backend: Backend, width: int | None, max_waiting: int) -> None:
+        self.backend = backend
+        self.width = width
         self.max_waiting = max_waiting
-        self.remote_concurrency = remote_concurrency
-        self._local = asyncio.Semaphore(1)
-        self._remote = asyncio.Semaphore(remote_concurrency)
+        self._semaphore = asyncio.Semaphore(width) if width is not None else None
         self.waiting = 0
         self.in_flight = 0
         self._typical_s = 3.0  # an estimate of one answer's time, updated as answers finish
 
-    def _semaphore(self, backend: Backend) -> tuple[asyncio.Semaphore, int]:
-        if backend == "local":
-            return self._local, 1
-        return self._remote, self.remote_concurrency
+    def retry_after_s(self) -> float:
+        return max(1.0, self._typical_s * (self.waiting + 1) / (self.width or 1))
 
-    def retry_after_s(self, backend: Backend) -> float:
-        _, width = self._semaphore(backend)
-        return max(1.0, self._typical_s * (self.waiting + 1) / width)
+    def _busy(self, message: str) -> QueueFull:
+        return QueueFull(message, "retry after the Retry-After seconds", retry_after_s=self.retry_after_s())
 
-    async def acquire(self, backend: Backend, timeout_s: float) -> Slot:
-        semaphore, _ = self._semaphore(backend)
-        if semaphore.locked():
-            if self.waiting >= self.max_waiting:
-                raise QueueFull(
-                    f"the {backend} generator is busy and {self.waiting} question(s) are already waiting",
-                    "retry after the Retry-After seconds",
-                    retry_after_s=self.retry_after_s(backend),
-                )
-            self.waiting += 1
-            try:
-                await asyncio.wait_for(semaphore.acquire(), timeout_s)
-            except TimeoutError:
-                raise QueueFull(
-                    f"no {backend} generator became free within {timeout_s:g} s",
-                    "retry after the Retry-After seconds",
-                    retry_after_s=self.retry_after_s(backend),
-                ) from None
-            finally:
-                self.waiting -= 1
-        else:
-            await semaphore.acquire()
+    async def acquire(self, timeout_s: float) -> Slot:
+        semaphore = self._semaphore
+        if semaphore is not None:
+            if semaphore.locked():
+                if self.waiting >= self.max_waiting:
+                    raise self._busy(
+                        f"the {self.backend} generator is busy and {self.waiting} question(s) "
+                        "are already waiting for it"
+                    )
+                self.waiting += 1
+                try:
+                    await asyncio.wait_for(semaphore.acquire(), timeout_s)
+                except TimeoutError:
+                    raise self._busy(
+                        f"no {self.backend} generator became free within {timeout_s:g} s"
+                    ) from None
+                finally:
+                    self.waiting -= 1
+            else:
+                await semaphore.acquire()
         self.in_flight += 1
-        return Slot(self, semaphore)
+        return Slot(self)
 
-    def _done(self, held_s: float) -> None:
+    def done(self, held_s: float) -> None:
         self.in_flight -= 1
         self._typical_s = 0.8 * self._typical_s + 0.2 * held_s
+        if self._semaphore is not None:
+            self._semaphore.release()
+
+
+class GenerationQueue:
+    """A lane per backend: the local model one slot, remote backends
+    `remote_concurrency` each, extractive unbounded; each with its own waiting line."""
+
+    def __init__(self, max_waiting: int, remote_concurrency: int) -> None:
+        self.max_waiting = max_waiting
+        self.remote_concurrency = remote_concurrency
+        self._lanes: dict[Backend, _Lane] = {
+            "local": _Lane("local", 1, max_waiting),
+            "openai": _Lane("openai", remote_concurrency, max_waiting),
+            "extractive": _Lane("extractive", None, 0),
+        }
+
+    def waiting(self, backend: Backend) -> int:
+        return self._lanes[backend].waiting
+
+    def in_flight(self, backend: Backend) -> int:
+        return self._lanes[backend].in_flight
+
+    def retry_after_s(self, backend: Backend) -> float:
+        return self._lanes[backend].retry_after_s()
+
+    async def acquire(self, backend: Backend, timeout_s: float) -> Slot:
+        """A slot of `backend`'s lane, or QueueFull (503 + that backend's Retry-After) when
+        its line is full or the wait outlasts `timeout_s`."""
+        return await self._lanes[backend].acquire(timeout_s)

@@ -17,7 +17,7 @@ from service.errors import install_error_handlers
 from service.logs import ensure_logging
 from service.middleware import BodyLimit, RequestContext
 from service.routes import ask, chat, documents, health, meta, search, widget
-from service.schemas import FieldError, Problem
+from service.schemas import CitationsEvent, DeltaEvent, FieldError, Problem, publish_enabled_backends
 from service.state import ServiceState
 
 log = logging.getLogger("byline.service")
@@ -37,7 +37,9 @@ UPLOAD_OVERHEAD_BYTES = 1 << 20  # multipart framing and JSON escaping around a 
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema, plus the `Problem` model, with error responses as problem+json only."""
+    """FastAPI's schema, plus the models no route returns as such (`Problem`, the SSE
+    events' payloads), the backends this server enables, and error responses as
+    problem+json only."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -48,10 +50,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         tags=app.openapi_tags,
     )
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (Problem, FieldError):
+    for model in (Problem, FieldError, CitationsEvent, DeltaEvent):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         model_schema.pop("$defs", None)
         components[model.__name__] = model_schema
+    state: ServiceState = app.state.byline
+    publish_enabled_backends(components, state.backends)
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             for code, response in operation.get("responses", {}).items():

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _STAGE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64)
 
-__all__ = ["CONTENT_TYPE", "Metrics", "breakers_of"]
+__all__ = ["CONTENT_TYPE", "Metrics", "QueueSource", "breakers_of"]
 
 BreakerSource = Callable[[], Mapping[str, "CircuitBreaker"]]
+# Per backend: (questions waiting for one of its slots, questions it is answering now).
+QueueSource = Callable[[], Mapping[str, tuple[int, int]]]
 
 
 def breakers_of(pipeline: Pipeline | None, backends: Iterable[Backend]) -> dict[str, CircuitBreaker]:
@@ -63,6 +65,32 @@ class _BreakerCollector(Collector):
             refused.add_metric([backend], float(breaker.short_circuited))
         yield is_open
         yield refused
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
+class _QueueCollector(Collector):
+    """Read at scrape time from the generation queue, one series per backend: a busy local
+    model must show as the local backend's queue, not as everyone's."""
+
+    def __init__(self) -> None:
+        self.source: QueueSource = dict
+
+    def collect(self) -> Iterator[Metric]:
+        waiting = GaugeMetricFamily(
+            "byline_queue_depth",
+            "Questions waiting for a generation slot of the backend (extractive: never waits).",
+            labels=["backend"],
+        )
+        in_flight = GaugeMetricFamily(
+            "byline_generation_in_flight", "Questions the backend is answering now.", labels=["backend"]
+        )
+        for backend, (n_waiting, n_in_flight) in sorted(self.source().items()):
+            waiting.add_metric([backend], float(n_waiting))
+            in_flight.add_metric([backend], float(n_in_flight))
+        yield waiting
+        yield in_flight
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
@@ -111,15 +139,14 @@ class Metrics:
         self.rejected = Counter(
             "byline_rejected", "Requests turned away before any work.", ["reason"], registry=r
         )
-        self.queue_depth = Gauge("byline_queue_depth", "Questions waiting for a generation slot.", registry=r)
-        self.in_flight = Gauge("byline_generation_in_flight", "Questions being answered now.", registry=r)
         self.ready = Gauge("byline_ready", "1 once the pipeline is loaded.", registry=r)
         self._breakers = _BreakerCollector()
         r.register(self._breakers)
+        self._queue = _QueueCollector()
+        r.register(self._queue)
 
-    def track_queue(self, waiting: Callable[[], float], in_flight: Callable[[], float]) -> None:
-        self.queue_depth.set_function(waiting)
-        self.in_flight.set_function(in_flight)
+    def track_queue(self, source: QueueSource) -> None:
+        self._queue.source = source
 
     def track_breakers(self, source: BreakerSource) -> None:
         self._breakers.source = source

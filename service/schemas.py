@@ -1,5 +1,10 @@
 """Request and response models of the HTTP API, with the bounds the service enforces.
 
+Request fields take JSON's own types only (`StrictBool`, `TopK`, `IsoDate`): what the
+published schema refuses, the service refuses too — `"yes"` or `1` is no boolean, `"5"` no
+integer, `0` no date — so a client that sends the wrong type hears about it (422) instead
+of getting an answer to a question it didn't ask.
+
 Responses reuse the pipeline's own types (`Answer`, `Hit`, `Citation`, `IngestReport`)
 so a client can validate them with `rag.types` (the eval harness does:
 `Answer.model_validate(response.json())`).
@@ -8,9 +13,18 @@ so a client can validate them with `rag.types` (the eval harness does:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from rag.pipeline import MAX_QUESTION_CHARS
 from rag.types import Backend, Citation, Hit, IngestReport, SearchFilters, Turn
@@ -21,10 +35,39 @@ MAX_TURN_CHARS = 4000
 MAX_TOP_K = 50
 
 
+# The published schema's way of saying "not only whitespace" (the validators below say it
+# with a clearer message).
+HAS_TEXT = r"\S"
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must contain text, not only whitespace")
     return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Pydantic alone would also read a number (or a string of digits) as a Unix time."""
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _integer_only(value: Any) -> Any:
+    """Pydantic alone would also take `"5"` or `true` for 5 and 1; JSON Schema's integer
+    (which a whole number like `5.0` is) stays accepted."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, not a string or a boolean")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+# The bounds before the validator: after it (or on the optional field) Pydantic would
+# publish them as `ge`/`le`, words JSON Schema doesn't know — an unbounded integer.
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_integer_only)]
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -48,7 +91,9 @@ class Problem(BaseModel):
 
 
 # --- ask / search -----------------------------------------------------------------------
-Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
+Question = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS, json_schema_extra={"pattern": HAS_TEXT})
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -57,8 +102,10 @@ class FiltersIn(BaseModel):
 
     sources: list[Name] | None = Field(default=None, min_length=1, max_length=50, description="Outlets.")
     article_ids: list[Name] | None = Field(default=None, min_length=1, max_length=200)
-    date_from: dt.date | None = Field(default=None, description="Published on or after.")
-    date_to: dt.date | None = Field(default=None, description="Published on or before.")
+    date_from: IsoDate | None = Field(default=None, description="Published on or after (YYYY-MM-DD).")
+    date_to: IsoDate | None = Field(
+        default=None, description="Published on or before (YYYY-MM-DD); not before `date_from`."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> FiltersIn:
@@ -87,13 +134,13 @@ class AskRequest(BaseModel):
     )
 
     question: Question
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="Chunks retrieved.")
+    top_k: TopK | None = Field(default=None, description="Chunks retrieved.")
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(
         default_factory=list, max_length=MAX_HISTORY_TURNS, description="Earlier turns, oldest first."
     )
     backend: Backend | None = Field(default=None, description="Default: the server's configured backend.")
-    stream: bool = Field(
+    stream: StrictBool = Field(
         default=False, description="Answer as server-sent events (also: Accept: text/event-stream)."
     )
 
@@ -104,7 +151,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Question
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    top_k: TopK | None = None
     filters: FiltersIn | None = None
 
     _query_not_blank = field_validator("query")(_not_blank)
@@ -125,6 +172,47 @@ class DeltaEvent(BaseModel):
     """SSE `delta`: the next piece of the draft answer."""
 
     text: str
+
+
+def _sse_event(name: str, payload: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": name},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": f"#/components/schemas/{payload}"},
+            },
+        },
+    }
+
+
+# One server-sent event of `POST /v1/ask` (Open API 3.1 has a stream's `schema` describe
+# each event): its name, and its data as JSON of a known shape.
+ASK_EVENT_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        _sse_event("citations", "CitationsEvent"),
+        _sse_event("delta", "DeltaEvent"),
+        _sse_event("done", "Answer"),
+        _sse_event("error", "Problem"),
+    ]
+}
+
+# One server-sent event of a chat completion stream, as OpenAI sends them: no event name.
+CHAT_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"const": "message"},
+        "data": {
+            "type": "string",
+            "description": 'A `chat.completion.chunk` (JSON), an `{"error": {…}}` object if the answer '
+            "failed midway, and last `[DONE]`.",
+        },
+    },
+}
 
 
 # --- OpenAI-compatible chat -------------------------------------------------------------
@@ -150,10 +238,38 @@ class ChatMessage(BaseModel):
         return "\n".join(p.text for p in self.content if p.type == "text" and p.text)
 
 
+# What JSON Schema can say of "ends with the user's question": some message is a user's with
+# text. (It has no word for "the last item"; the route refuses a conversation that ends
+# otherwise, 422.)
+_USER_QUESTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {
+        "role": {"const": "user"},
+        "content": {
+            "anyOf": [
+                {"type": "string", "pattern": HAS_TEXT, "maxLength": MAX_QUESTION_CHARS},
+                {
+                    "type": "array",
+                    "contains": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {
+                            "type": {"const": "text"},
+                            "text": {"type": "string", "pattern": HAS_TEXT, "maxLength": MAX_QUESTION_CHARS},
+                        },
+                    },
+                },
+            ]
+        },
+    },
+}
+
+
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatCompletionRequest(BaseModel):
@@ -173,8 +289,15 @@ class ChatCompletionRequest(BaseModel):
     )
 
     model: str = Field(default="byline", min_length=1, max_length=100)
-    messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=200,
+        description="The conversation, oldest first. It must end with the question: a `user` message "
+        f"with text (at most {MAX_QUESTION_CHARS} characters); earlier user and assistant messages are "
+        "the history, other roles are ignored.",
+        json_schema_extra={"contains": _USER_QUESTION_SCHEMA},
+    )
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
 
 
@@ -250,8 +373,8 @@ class DocumentIn(BaseModel):
 
     id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
     title: str | None = Field(default=None, max_length=500)
-    text: str = Field(min_length=1)
-    date: dt.date | None = None
+    text: str = Field(min_length=1, json_schema_extra={"pattern": HAS_TEXT})
+    date: IsoDate | None = Field(default=None, description="YYYY-MM-DD.")
     source: str | None = Field(default=None, max_length=200)
     url: str | None = Field(default=None, max_length=2000)
 
@@ -325,12 +448,22 @@ _ERROR_DESCRIPTIONS = {
     409: "The store holds no articles (nothing to answer from), or was built with another embedding model.",
     413: "The body (or uploaded file) is too large.",
     415: "Unsupported content type.",
-    422: "Invalid input; `errors` names each offending field.",
+    422: "Invalid input, or a body that can't be read (not JSON, not UTF-8, a broken form); "
+    "`errors` names each offending field (`body`: the body as a whole). Also rules the schema "
+    "states in words: see the descriptions.",
     429: "Rate limit exceeded; retry after the Retry-After seconds.",
-    503: "Not ready yet, the generation queue is full, or a backend is unavailable; see Retry-After.",
+    503: "Not ready yet, the requested backend's generation queue is full (each LLM backend has "
+    "its own; extractive never queues), or a backend is unavailable; see Retry-After.",
     504: "The request took longer than the configured timeout.",
     507: "The store can't be written.",
 }
+
+
+def publish_enabled_backends(components: dict[str, Any], backends: list[Backend]) -> None:
+    """`backend` of a question lists what this server enables — a request for another one
+    is refused (422), so the schema mustn't offer every backend Byline has."""
+    backend = components["AskRequest"]["properties"]["backend"]
+    backend["anyOf"] = [{"type": "string", "enum": list(backends)}, {"type": "null"}]
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -30,7 +30,9 @@ class ServiceState:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.queue = GenerationQueue(settings.queue_max, settings.generation_concurrency)
         self.metrics = Metrics()
-        self.metrics.track_queue(lambda: self.queue.waiting, lambda: self.queue.in_flight)
+        self.metrics.track_queue(
+            lambda: {b: (self.queue.waiting(b), self.queue.in_flight(b)) for b in self.backends}
+        )
         self.metrics.track_breakers(lambda: breakers_of(self.pipeline, self.backends))
         self.pipeline: Pipeline | None = None
         self.load_error: BylineError | None = None

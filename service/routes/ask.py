@@ -15,7 +15,7 @@ from rag.types import Answer
 from service.answering import AnswerStream, Question, answer_once, context_citations, open_stream
 from service.deps import PipelineDep, PublicAccess, State
 from service.errors import internal_error_body, problem_from_error
-from service.schemas import AskRequest, error_responses
+from service.schemas import ASK_EVENT_SCHEMA, AskRequest, error_responses
 
 log = logging.getLogger("byline.service")
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -67,7 +67,7 @@ async def _ask_events(stream: AnswerStream) -> AsyncIterator[bytes]:
         200: {
             "description": "The answer (JSON), or with `stream` / `Accept: text/event-stream` "
             "a stream of events.\n\n" + _STREAM_DOC,
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": ASK_EVENT_SCHEMA}},
         },
         **error_responses(401, 403, 409, 413, 422, 429, 503, 504),
     },

@@ -30,6 +30,7 @@ from service.answering import AnswerStream, Question, answer_once, open_stream
 from service.deps import PipelineDep, PublicAccess, State
 from service.errors import internal_error_body, problem_from_error
 from service.schemas import (
+    CHAT_EVENT_SCHEMA,
     MAX_HISTORY_TURNS,
     MAX_TURN_CHARS,
     ChatChoice,
@@ -180,7 +181,7 @@ async def _chat_events(stream: AnswerStream, model: str, include_usage: bool) ->
         200: {
             "description": "A chat completion, or with `stream: true` OpenAI-style `chat.completion.chunk` "
             "events ending with `data: [DONE]`; the last chunk carries `citations`.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": CHAT_EVENT_SCHEMA}},
         },
         **error_responses(401, 403, 404, 409, 413, 422, 429, 503, 504),
     },

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from rag.corpus import article_from_record, articles_from_bytes
+from rag.corpus import SUPPORTED_SUFFIXES, article_from_record, articles_from_bytes
 from rag.errors import DocumentTooLarge, InvalidInput
 from rag.types import Article, StoredArticle
 from service.deps import AdminAccess, PipelineDep, State
@@ -49,7 +49,13 @@ class UnsupportedMediaType(ServiceError):
 _UPLOAD_SCHEMA = {
     "type": "object",
     "properties": {
-        "file": {"type": "string", "format": "binary", "description": ".txt .md .html .json .jsonl"}
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "An article file, read by its name's suffix: .txt .md .html .htm .json .jsonl "
+            "(UTF-8 or another text encoding). Any other suffix is answered 415; a file of a "
+            "supported type that holds no readable article, 422.",
+        }
     },
     "required": ["file"],
 }
@@ -60,7 +66,15 @@ _REQUEST_BODY = {
             "application/json": {
                 "schema": DocumentIn.model_json_schema(ref_template="#/components/schemas/{model}")
             },
-            "multipart/form-data": {"schema": _UPLOAD_SCHEMA},
+            "multipart/form-data": {
+                "schema": _UPLOAD_SCHEMA,
+                "encoding": {
+                    "file": {
+                        "contentType": "text/plain, text/markdown, text/html, application/json, "
+                        "application/x-ndjson"
+                    }
+                },
+            },
         },
     }
 }
@@ -107,6 +121,12 @@ async def _from_upload(request: Request, limit: int) -> list[Article]:
     if not name:
         raise InvalidInput(
             "the upload has no file name", "send a file name with a .txt/.md/.html/.json/.jsonl suffix"
+        )
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnsupportedMediaType(
+            f"can't read a {suffix or 'suffix-less'} file ({name})",
+            f"upload one of {' '.join(sorted(SUPPORTED_SUFFIXES))}",
         )
     try:
         return articles_from_bytes(data, name)
