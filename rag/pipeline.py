@@ -414,8 +414,11 @@ class Pipeline:
                 yield StreamEvent(kind="delta", delta="\n\n")
             yield StreamEvent(kind="delta", delta=fallback.text)
             return fallback.model_copy(update={"fallback_reason": reason})
+        text = "".join(pieces).strip()
+        if usage.completion_tokens >= self.settings.max_answer_tokens:
+            text = complete_sentences(text)
         return Draft(
-            text="".join(pieces).strip(),
+            text=text,
             backend=backend,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
@@ -424,6 +427,15 @@ class Pipeline:
 
 
 MAX_QUESTION_CHARS = 2000
+
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*")
+
+
+def complete_sentences(text: str) -> str:
+    """A draft cut by the token cap, without its unfinished last sentence (markers that
+    close a sentence stay with it); unchanged when no sentence is complete."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()].rstrip() if ends else text
 
 
 def _check_question(question: str) -> None:
