@@ -281,6 +281,45 @@ def _answers_section(a: dict[str, Any]) -> str:
             f"ready {_f(a['model_load_to_ready_s'], 2)} s. Memory: {_f(a['rss_without_llm_mb'], 0)} MB without "
             f"the LLM, {_f(a.get('rss_with_local_model_mb'), 0)} MB with it."
         )
+    local = a.get("local", {})
+    stages = local.get("stages_s")
+    if stages and stages.get("retrieve", {}).get("n"):
+        parts = ", ".join(
+            f"{label} {_f(stages[key]['p50'], 2)} s"
+            for key, label in (
+                ("retrieve", "retrieval and context"),
+                ("model_first_token", "the model reading its prompt (first token)"),
+                ("writing", "writing the rest"),
+                ("verify", "verification"),
+            )
+            if stages.get(key, {}).get("n")
+        )
+        notes.append(f"Where a local answer's time goes (p50 of each stage): {parts}.")
+    if local.get("completion_tokens", {}).get("n"):
+        c = local["completion_tokens"]
+        notes.append(f"Answer length: p50 {_f(c['p50'], 0)}, p95 {_f(c['p95'], 0)}, max {_f(c['max'], 0)} tokens.")
+    runtime = a.get("local_runtime")
+    if runtime and runtime["new_prompt_tokens"].get("n"):
+        r = runtime
+        drafts = (
+            f"{r['draft_tokens_accepted']} of {r['draft_tokens']} drafted tokens accepted"
+            if r["draft_tokens"]
+            else "no speculative drafting"
+        )
+        notes.append(
+            f"llama.cpp's own timings on {r['questions']} of these prompts (p50): "
+            f"{_f(r['new_prompt_tokens']['p50'], 0)} new prompt tokens read at "
+            f"{_f(r['prompt_tokens_per_s']['p50'], 1)} tok/s, {_f(r['cached_prompt_tokens']['p50'], 0)} more "
+            f"from the prompt cache; {_f(r['generated_tokens']['p50'], 0)} tokens written at "
+            f"{_f(r['generated_tokens_per_s']['p50'], 1)} tok/s; {drafts}."
+        )
+    cli = a.get("cli_cold_start")
+    if cli:
+        notes.append(
+            f"`byline ask` on the local model, a new process each time (imports, store, embedder, "
+            f"model load beside retrieval, one answer): p50 {_f(cli['total_s']['p50'], 1)} s over "
+            f"{cli['total_s']['n']} runs."
+        )
     if naive:
         notes.append(
             f"On the same {naive['questions']} questions ours took p50 {_f(naive['ours_p50_on_same_questions_s'], 2)}"

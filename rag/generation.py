@@ -29,7 +29,9 @@ class Generator(Protocol):
     @property
     def backend(self) -> Backend: ...
 
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]: ...
+    def stream(
+        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
+    ) -> Gen[str, None, Usage]: ...
 
 
 class CircuitBreaker:
@@ -153,20 +155,22 @@ class OpenAIChatGenerator:
             )
         return self._client
 
-    @property
-    def budget_s(self) -> float:
-        """`llm_timeout_s`, capped at half the service's request timeout: what is left
-        covers retrieval, the extractive fallback and verification, so a request whose LLM
-        fails still gets its answer in time (504 is only for the truly stuck)."""
-        return min(self._settings.llm_timeout_s, self._settings.request_timeout_s / 2)
+    def budget_s(self, deadline: float | None) -> float:
+        """`llm_timeout_s`, capped at half of what is left before the caller's `deadline`
+        (a `time.monotonic()` instant, e.g. the HTTP request's): the other half covers the
+        extractive fallback and verification, so a request whose LLM fails still gets its
+        answer in time (504 is only for the truly stuck)."""
+        if deadline is None:
+            return self._settings.llm_timeout_s
+        return max(min(self._settings.llm_timeout_s, (deadline - time.monotonic()) / 2), 0.01)
 
-    def _create(self, request: dict[str, Any], **extra: Any) -> Any:
+    def _create(self, request: dict[str, Any], deadline: float | None, **extra: Any) -> Any:
         """`chat.completions.create`, retried on connection errors, timeouts, 429 and 5xx
         (`llm_max_retries` times) while the budget lasts; each attempt gets what is left
         of it as its timeout."""
         import openai
 
-        deadline = time.monotonic() + self.budget_s
+        deadline = time.monotonic() + self.budget_s(deadline)
         attempt = 0
         while True:
             remaining = max(deadline - time.monotonic(), 0.01)
@@ -187,7 +191,9 @@ class OpenAIChatGenerator:
             "max_tokens": self._settings.max_answer_tokens,
         }
 
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]:
+    def stream(
+        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
+    ) -> Gen[str, None, Usage]:
         import openai
 
         request = self._request(context, history)
@@ -195,7 +201,7 @@ class OpenAIChatGenerator:
         self.breaker.before_call()
         verdict = False
         try:
-            chunks = self._create(request, stream=True, stream_options={"include_usage": True})
+            chunks = self._create(request, deadline, stream=True, stream_options={"include_usage": True})
             for chunk in chunks:
                 usage = getattr(chunk, "usage", None)
                 if usage is not None:
@@ -321,7 +327,10 @@ class ExtractiveGenerator:
             text=" ".join(parts), backend=self.backend, time_to_first_token_s=time.perf_counter() - started
         )
 
-    def stream(self, context: Context, history: list[Turn] | None = None) -> Gen[str, None, Usage]:
+    def stream(
+        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
+    ) -> Gen[str, None, Usage]:
+        del deadline  # milliseconds of work, no upstream
         yield self.generate(context, history).text
         return Usage()
 

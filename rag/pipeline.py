@@ -305,10 +305,11 @@ class Pipeline:
         top_k: int | None = None,
         filters: SearchFilters | None = None,
         backend: Backend | None = None,
+        deadline: float | None = None,
     ) -> Answer:
         answer: Answer | None = None
         for event in self.ask_stream(
-            question, history=history, top_k=top_k, filters=filters, backend=backend
+            question, history=history, top_k=top_k, filters=filters, backend=backend, deadline=deadline
         ):
             if event.kind == "answer":
                 answer = event.answer
@@ -323,9 +324,12 @@ class Pipeline:
         top_k: int | None = None,
         filters: SearchFilters | None = None,
         backend: Backend | None = None,
+        deadline: float | None = None,
     ) -> Iterator[StreamEvent]:
         """Sources first, then the draft's text as it is generated, then the verified
-        answer (whose text may differ: unsupported sentences removed, citations fixed)."""
+        answer (whose text may differ: unsupported sentences removed, citations fixed).
+        `deadline` (a `time.monotonic()` instant, e.g. an HTTP request's) bounds the LLM
+        call so the extractive fallback still fits before it."""
         started = time.perf_counter()
         chosen: Backend = backend or self.default_backend
         standalone, hits, context, retrieve_s = self._prepare(question, history, top_k, filters, chosen)
@@ -336,7 +340,7 @@ class Pipeline:
         if early:
             draft = Draft(text=ABSTAIN_TEXT, backend=chosen)
         else:
-            draft = yield from self._draft(context, chosen, list(history or []))
+            draft = yield from self._draft(context, chosen, list(history or []), deadline)
         generate_s = time.perf_counter() - gen_started
 
         verify_started = time.perf_counter()
@@ -357,6 +361,7 @@ class Pipeline:
             claims=verified.claims,
             backend=draft.backend,
             fallback_reason=draft.fallback_reason,
+            fallback_from=draft.fallback_from,
             retrieved=[h.chunk.file_name or h.chunk.article_id for h in hits],
             timings=Timings(
                 retrieve_s=retrieve_s,
@@ -385,14 +390,14 @@ class Pipeline:
         return verified, decision.reason if decision.abstain else None
 
     def _draft(
-        self, context: Context, backend: Backend, history: list[Turn]
+        self, context: Context, backend: Backend, history: list[Turn], deadline: float | None
     ) -> Gen[StreamEvent, None, Draft]:
         generator = self.generator(backend)
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
         try:
-            stream = generator.stream(context, history)
+            stream = generator.stream(context, history, deadline)
             while True:
                 try:
                     piece = next(stream)
@@ -413,7 +418,7 @@ class Pipeline:
             if pieces:
                 yield StreamEvent(kind="delta", delta="\n\n")
             yield StreamEvent(kind="delta", delta=fallback.text)
-            return fallback.model_copy(update={"fallback_reason": reason})
+            return fallback.model_copy(update={"fallback_reason": reason, "fallback_from": backend})
         text = "".join(pieces).strip()
         if usage.completion_tokens >= self.settings.max_answer_tokens:
             text = complete_sentences(text)

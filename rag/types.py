@@ -155,6 +155,7 @@ class Draft(_Frozen):
     completion_tokens: int = 0
     time_to_first_token_s: float | None = None
     fallback_reason: str | None = None
+    fallback_from: Backend | None = Field(default=None, description="The backend that failed, if any.")
 
 
 class Citation(_Frozen):
@@ -207,6 +208,9 @@ class Answer(_Frozen):
     claims: list[ClaimCheck] = Field(default_factory=list)
     backend: Backend
     fallback_reason: str | None = None
+    fallback_from: Backend | None = Field(
+        default=None, description="The backend asked first, when it failed and `backend` answered instead."
+    )
     retrieved: list[str] = Field(
         default_factory=list, description="Retrieved chunks' article file names (or ids), best first."
     )

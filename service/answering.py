@@ -5,8 +5,10 @@ both, metrics from the answer."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from rag.pipeline import Pipeline, StreamEvent
 from rag.types import Answer, Backend, Citation, Context, SearchFilters, Turn
@@ -15,7 +17,10 @@ from service.work import BlockingStream, run_blocking
 
 
 @dataclass(frozen=True)
-class Question:
+class AskJob:
+    """One question as the routes hand it to the pipeline (the HTTP body's `Question` is
+    only its text, validated)."""
+
     text: str
     history: list[Turn] = field(default_factory=list)
     top_k: int | None = None
@@ -32,18 +37,30 @@ class _Deadline:
     def __init__(self, seconds: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._end = self._loop.time() + seconds
+        self.at = time.monotonic() + seconds  # the same instant, for the pipeline's threads
 
     def remaining(self) -> float:
         return max(0.001, self._end - self._loop.time())
 
 
-async def answer_once(state: ServiceState, pipeline: Pipeline, q: Question) -> Answer:
+def _options(q: AskJob, deadline: _Deadline) -> dict[str, Any]:
+    """`Pipeline.ask`'s and `ask_stream`'s keyword arguments for one job."""
+    return {
+        "history": q.history,
+        "top_k": q.top_k,
+        "filters": q.filters,
+        "backend": q.backend,
+        "deadline": deadline.at,
+    }
+
+
+async def answer_once(state: ServiceState, pipeline: Pipeline, q: AskJob) -> Answer:
     backend = q.backend or pipeline.default_backend
     deadline = _Deadline(state.settings.request_timeout_s)
     slot = await state.queue.acquire(backend, deadline.remaining())
     # The worker's done-callback releases the slot, when the thread really ends.
     answer = await run_blocking(
-        lambda: pipeline.ask(q.text, history=q.history, top_k=q.top_k, filters=q.filters, backend=q.backend),
+        lambda: pipeline.ask(q.text, **_options(q, deadline)),
         timeout_s=deadline.remaining(),
         on_done=slot.release,
     )
@@ -73,14 +90,12 @@ class AnswerStream:
         self._stream.close()
 
 
-async def open_stream(state: ServiceState, pipeline: Pipeline, q: Question) -> AnswerStream:
+async def open_stream(state: ServiceState, pipeline: Pipeline, q: AskJob) -> AnswerStream:
     backend = q.backend or pipeline.default_backend
     deadline = _Deadline(state.settings.request_timeout_s)
     slot = await state.queue.acquire(backend, deadline.remaining())
     stream = BlockingStream(
-        lambda: pipeline.ask_stream(
-            q.text, history=q.history, top_k=q.top_k, filters=q.filters, backend=q.backend
-        ),
+        lambda: pipeline.ask_stream(q.text, **_options(q, deadline)),
         timeout_s=deadline.remaining(),
         on_done=slot.release,
     ).start()

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from rag.config import Settings
+from service.config import ServiceSettings
 
 PrincipalKind = Literal["admin", "public", "anonymous"]
 
@@ -60,7 +60,7 @@ def _parse_public(entry: str) -> tuple[str, frozenset[str]]:
 
 
 class KeyRing:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         keys = [_Key(_digest(k), "admin", frozenset()) for k in _split(settings.admin_keys)]
         for entry in _split(settings.public_keys):
             key, origins = _parse_public(entry)

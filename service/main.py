@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 
 from rag.config import Settings
+from service.config import ServiceSettings
 from service.errors import install_error_handlers
 from service.logs import ensure_logging
 from service.middleware import BodyLimit, RequestContext
@@ -67,9 +68,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
     ensure_logging()
-    state = ServiceState(settings)
+    state = ServiceState(ServiceSettings.of(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -111,8 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: RequestContext wraps everything (ids, logs, metrics, last-resort 500).
     app.add_middleware(
         BodyLimit,
-        default_limit=settings.max_body_bytes,
-        upload_limit=settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES,
+        default_limit=state.settings.max_body_bytes,
+        upload_limit=state.settings.max_file_bytes + UPLOAD_OVERHEAD_BYTES,
         upload_prefix="/v1/documents",
     )
     if state.keys.allowed_origins:

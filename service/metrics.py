@@ -159,7 +159,8 @@ class Metrics:
         if answer.abstained:
             self.abstentions.labels(backend).inc()
         if answer.fallback_reason:
-            self.fallbacks.labels(backend).inc()
+            # Labelled by the backend that failed (the answer's own is the extractive one).
+            self.fallbacks.labels(answer.fallback_from or backend).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -7,8 +7,8 @@ import ipaddress
 import logging
 import logging.config
 
-from rag.config import Settings
 from rag.errors import BylineError
+from service.config import ServiceSettings
 from service.keys import KeyRing
 from service.logs import log_config
 
@@ -31,7 +31,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check(settings: Settings, host: str, workers: int, allow_open: bool) -> KeyRing:
+def check(settings: ServiceSettings, host: str, workers: int, allow_open: bool) -> KeyRing:
     keys = KeyRing(settings)
     if workers > 1 and not settings.chroma_host:
         raise ServeRefused(
@@ -50,7 +50,7 @@ def check(settings: Settings, host: str, workers: int, allow_open: bool) -> KeyR
 def run(*, host: str, port: int, workers: int, allow_open: bool, log_level: str = "info") -> None:
     import uvicorn
 
-    settings = Settings()
+    settings = ServiceSettings()
     keys = check(settings, host, workers, allow_open)
     config = log_config(log_level.upper())
     logging.config.dictConfig(config)

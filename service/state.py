@@ -9,9 +9,9 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from rag.config import Settings
 from rag.errors import BylineError, InvalidInput
 from rag.types import Backend
+from service.config import ServiceSettings
 from service.errors import NotReady
 from service.keys import KeyRing
 from service.limits import GenerationQueue, RateLimiter
@@ -24,7 +24,7 @@ log = logging.getLogger("byline.service")
 
 
 class ServiceState:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.keys = KeyRing(settings)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)

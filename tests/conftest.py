@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 from support.app import seeded_dir  # noqa: F401 - a fixture: one seeded store per module that asks
+from support.contract import fuzz_app  # noqa: F401 - a fixture: the app as schemathesis fuzzes it
 from support.environment import is_machine_setting, isolated_environ
 from support.llm import ScriptedLLM
 from support.net import free_port

@@ -7,13 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-SEED_IDS = [
-    "000_602e51685fe81370",
-    "001_5f7e776c0ce82901",
-    "002_a70022376a9dca2a",
-    "003_2910c2332927eb84",
-    "004_36119deba365cd7b",
-]
+from support.pipelines import SEED_IDS
 
 
 def _flat(text: str) -> str:

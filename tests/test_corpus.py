@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import random
@@ -10,19 +11,13 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from support.pipelines import SEED_IDS
 
 from rag.chunking import Chunker
 from rag.config import Settings
 from rag.corpus import articles_from_bytes, decode_bytes, load_paths, parse_article
 from rag.types import Article
 
-SEED_IDS = [
-    "000_602e51685fe81370",
-    "001_5f7e776c0ce82901",
-    "002_a70022376a9dca2a",
-    "003_2910c2332927eb84",
-    "004_36119deba365cd7b",
-]
 BOILERPLATE = [
     "READ NEXT:",
     "Image via Shutterstock",
@@ -291,6 +286,18 @@ def test_bad_files_have_clear_reasons(tmp_path: Path, name: str, data: bytes, re
     assert len(problems) == 1
     assert problems[0].path == str(tmp_path / name)
     assert reason in problems[0].reason
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_unicode_files_with_a_bom_decode(tmp_path: Path, encoding: str) -> None:
+    """A "Unicode" text file saved on Windows (UTF-16 with its BOM) is text, not binary."""
+    text = "Trump und Xi trafen sich am Donnerstag in Gyeongju, sagte das Präsidialamt — 100 %."
+    data = f"A headline\n\n{text}\n".encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    (tmp_path / "article.txt").write_bytes(data)
+    [article], problems = load_paths([tmp_path / "article.txt"], 10_000)
+    assert problems == [] and text in article.body
 
 
 def test_cp1252_file_decodes(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.pipelines import SEED_IDS
 
 from rag.chunking import Chunker
 from rag.config import Settings
@@ -30,13 +31,6 @@ from rag.errors import (
 from rag.pipeline import Pipeline
 from rag.store import ChromaStore
 
-SEED_IDS = [
-    "000_602e51685fe81370",
-    "001_5f7e776c0ce82901",
-    "002_a70022376a9dca2a",
-    "003_2910c2332927eb84",
-    "004_36119deba365cd7b",
-]
 EDITED = "002_a70022376a9dca2a"
 MakePipeline = Callable[[Settings], Pipeline]
 

@@ -8,7 +8,7 @@ schema-valid input accepted (but for the rules the schema states in words), ever
 an `application/problem+json`.
 
 The quick run (10 examples per operation, a fixed seed) is in test_service_api.py; this
-one reuses its runner and app fixture with `BYLINE_FUZZ_EXAMPLES` fuzzing cases per
+one uses the same runner and app fixture (tests/support/contract.py) with `BYLINE_FUZZ_EXAMPLES` fuzzing cases per
 operation (default 250, valid and invalid together; ≥2,400 cases in all with the other
 phases) and a seed of its own each run (`BYLINE_FUZZ_SEED` replays one; a failure names
 its seed). It counts the cases actually sent, so a schema or generator change that
@@ -22,9 +22,7 @@ import random
 
 import pytest
 from fastapi import FastAPI
-from test_service_api import fuzz_app as fuzz_app  # noqa: F401  (fixtures, used by name)
-from test_service_api import run_schemathesis
-from test_service_api import seeded_dir as seeded_dir  # noqa: F401
+from support.contract import run_schemathesis
 
 DEFAULT_EXAMPLES = 250
 MIN_CASES_AT_DEFAULT = 2400
@@ -47,7 +45,7 @@ SEED = _env_int("BYLINE_FUZZ_SEED")
 
 
 @pytest.mark.slow
-def test_fuzz_thousands_of_cases_the_contract_holds(fuzz_app: FastAPI) -> None:  # noqa: F811
+def test_fuzz_thousands_of_cases_the_contract_holds(fuzz_app: FastAPI) -> None:
     """Every phase and check, `BYLINE_FUZZ_EXAMPLES` fuzzing cases per operation: a clean
     run, as many cases as promised, and no operation that went quiet."""
     seed = SEED if SEED is not None else random.randrange(1 << 31)

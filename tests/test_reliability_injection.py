@@ -19,6 +19,7 @@ from support.app import wait_until_ready
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.prompts import SYSTEM_PROMPT
+from service.config import ServiceSettings
 from service.main import create_app
 
 HERE = Path(__file__).resolve().parent
@@ -57,7 +58,7 @@ def _pass_rate(results: dict[str, list[str]]) -> float:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
+    settings = ServiceSettings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path_factory.mktemp("data"),
         seeds_dir=SEEDS,

@@ -96,10 +96,9 @@ def test_known_odd_inputs() -> None:
     )
     for encoding in ("utf-16", "latin-1", "cp1252", "utf-8-sig"):
         result = _load(f"Budget voté\n\n{body}\n".encode(encoding), "a.txt")
-        if encoding == "utf-16":
-            assert result is None  # NUL bytes: refused as binary, with a reason
-        else:
-            assert result and "unanimité" in result[0].body
+        assert result and "unanimité" in result[0].body  # UTF-16: read by its BOM
+    # UTF-16 without a BOM is NUL bytes all through: refused as binary, with a reason.
+    assert _load(f"Budget voté\n\n{body}\n".encode("utf-16-le"), "a.txt") is None
     # Deeply nested JSON must not blow the stack with anything but a ValueError.
     assert _load(b"[" * 100_000 + b"]" * 100_000, "deep.json") is None
     assert _load(b'{"text": "ok"}\n' + b"[" * 100_000 + b"\n", "deep.jsonl") is None

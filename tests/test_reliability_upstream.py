@@ -159,11 +159,14 @@ def assert_problem(call: Call, status: int, *, retry_after: bool = True) -> dict
     return problem
 
 
-def _metric(url: str, name: str, labels: str) -> float:
+def _metric(url: str, name: str, labels: str, missing: float | None = None) -> float:
+    """A sample's value; `missing` when given stands for a labelled series not yet created."""
     text = httpx.get(f"{url}/metrics", trust_env=False, timeout=5).text
     for line in text.splitlines():
         if line.startswith(f"{name}{{{labels}}} "):
             return float(line.rsplit(" ", 1)[1])
+    if missing is not None:
+        return missing
     raise AssertionError(f"{name}{{{labels}}} not in /metrics:\n{text[-2000:]}")
 
 
@@ -247,6 +250,7 @@ def test_llm_fault_answers_extractively_in_time(
     url = llm_services["faults"].url
     llm.reply_with(FAULTS[mode])
     hits = llm.hits
+    fallbacks = _metric(url, "byline_fallbacks_total", 'backend="openai"', missing=0.0)
     calls: dict[str, Call] = {}
     with httpx.Client(trust_env=False, timeout=REQUEST_TIMEOUT_S * 3) as http:
         calls["ask"] = _timed(http, "POST", f"{url}/v1/ask", json={"question": QUESTION})
@@ -260,6 +264,8 @@ def test_llm_fault_answers_extractively_in_time(
         _assert_in_time(call, what)
         assert call.status == 200, (what, call.status, call.text[:500])
     assert llm.hits >= hits + 4, "every question must have tried the upstream"
+    # Counted under the backend that failed, not the extractive one that answered.
+    assert _metric(url, "byline_fallbacks_total", 'backend="openai"') >= fallbacks + 4
 
     _assert_fallback(calls["ask"].body)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from rag.config import Settings
+from service.config import ServiceSettings
 from service.main import create_app
 from service.routes.widget import WIDGET_PATH
 
@@ -23,7 +23,7 @@ MAX_GZIP_BYTES = 15 * 1024
 
 
 def make_client(tmp_path: Path, **overrides: Any) -> TestClient:
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_backend="extractive", **overrides)  # type: ignore[call-arg]
+    settings = ServiceSettings(_env_file=None, data_dir=tmp_path / "data", llm_backend="extractive", **overrides)  # type: ignore[call-arg]
     return TestClient(create_app(settings))  # no `with`: the pipeline never loads
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,10 +11,11 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from rag.errors import BylineError
 from rag.types import Answer
-from service.answering import AnswerStream, Question, answer_once, context_citations, open_stream
+from service.answering import AnswerStream, AskJob, answer_once, context_citations, open_stream
 from service.deps import PipelineDep, PublicAccess, State
 from service.errors import internal_error_body, problem_from_error
 from service.schemas import ASK_EVENT_SCHEMA, AskRequest, error_responses
+from service.sse import frame
 
 log = logging.getLogger("byline.service")
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -35,7 +35,7 @@ _STREAM_DOC = """Server-sent events, in order:
 
 
 def sse(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
+    return frame(data, event)
 
 
 def wants_stream(request: Request, requested: bool) -> bool:
@@ -75,7 +75,7 @@ async def _ask_events(stream: AnswerStream) -> AsyncIterator[bytes]:
 async def ask(
     body: AskRequest, request: Request, _caller: PublicAccess, state: State, pipeline: PipelineDep
 ) -> Response:
-    question = Question(
+    question = AskJob(
         text=body.question,
         history=[t.to_turn() for t in body.history],
         top_k=body.top_k,

@@ -13,7 +13,6 @@ at once; the text follows when the answer is verified. (`POST /v1/ask` streams t
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -26,7 +25,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from rag.errors import BylineError, InvalidInput, NotFound
 from rag.types import Answer, Backend, Citation, Turn
-from service.answering import AnswerStream, Question, answer_once, open_stream
+from service.answering import AnswerStream, AskJob, answer_once, open_stream
 from service.deps import PipelineDep, PublicAccess, State
 from service.errors import internal_error_body, problem_from_error
 from service.schemas import (
@@ -43,6 +42,7 @@ from service.schemas import (
     Usage,
     error_responses,
 )
+from service.sse import DONE, frame
 from service.state import ServiceState
 
 log = logging.getLogger("byline.service")
@@ -86,7 +86,7 @@ def answer_content(answer: Answer) -> str:
     return answer.text + format_sources(answer.citations)
 
 
-def to_question(messages: list[ChatMessage], backend: Backend | None) -> Question:
+def to_question(messages: list[ChatMessage], backend: Backend | None) -> AskJob:
     last = messages[-1]
     text = last.text().strip()
     if last.role != "user" or not text:
@@ -104,7 +104,7 @@ def to_question(messages: list[ChatMessage], backend: Backend | None) -> Questio
         content = re.sub(r"\s+", " ", content).strip()[:MAX_TURN_CHARS]
         if content:
             history.append(Turn(role="user" if m.role == "user" else "assistant", content=content))
-    return Question(text=text, history=history[-MAX_HISTORY_TURNS:], backend=backend)
+    return AskJob(text=text, history=history[-MAX_HISTORY_TURNS:], backend=backend)
 
 
 def _completion_id() -> str:
@@ -128,12 +128,12 @@ def _chunk(cid: str, model: str, delta: dict[str, Any], finish: str | None = Non
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
         **extra,
     }
-    return f"data: {json.dumps(body, ensure_ascii=False, default=str)}\n\n".encode()
+    return frame(body)
 
 
 def _error_chunk(error: dict[str, Any]) -> bytes:
     """How OpenAI-compatible servers report an error mid-stream (the client raises it)."""
-    return f"data: {json.dumps({'error': error}, ensure_ascii=False, default=str)}\n\n".encode()
+    return frame({"error": error})
 
 
 def _pieces(text: str) -> list[str]:
@@ -163,14 +163,14 @@ async def _chat_events(stream: AnswerStream, model: str, include_usage: bool) ->
                 "choices": [],
                 "usage": _usage(answer).model_dump(),
             }
-            yield f"data: {json.dumps(usage)}\n\n".encode()
+            yield frame(usage)
     except BylineError as exc:
         yield _error_chunk({**problem_from_error(exc), "message": exc.message, "code": exc.status_code})
     except Exception:
         log.exception("chat stream failed")
         problem = internal_error_body()
         yield _error_chunk({**problem, "message": problem["detail"], "code": 500})
-    yield b"data: [DONE]\n\n"
+    yield DONE
 
 
 @router.post(

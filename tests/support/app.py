@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from rag.config import Settings
+from service.config import ServiceSettings
 
 # Keys and origins the service tests configure.
 ADMIN = "admin-test-key-0123"
@@ -29,10 +29,11 @@ OTHER_SITE = "https://other.example"
 QUESTION = "Where will Trump and Xi meet?"
 
 
-def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Extractive backend, two embedding threads, no `.env` read: only what the test says."""
+def make_settings(data_dir: Path, **overrides: Any) -> ServiceSettings:
+    """Extractive backend, two embedding threads, no `.env` read: only what the test says.
+    The service's settings (keys, limits…) extend the pipeline's, so either may be given."""
     base: dict[str, Any] = {"data_dir": data_dir, "llm_backend": "extractive", "embed_threads": 2}
-    return Settings(_env_file=None, **{**base, **overrides})
+    return ServiceSettings(_env_file=None, **{**base, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,14 @@ from rag.config import Settings
 from rag.pipeline import Pipeline
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+# The seed articles' ids (file stem + content-hash prefix), in file order.
+SEED_IDS = [
+    "000_602e51685fe81370",
+    "001_5f7e776c0ce82901",
+    "002_a70022376a9dca2a",
+    "003_2910c2332927eb84",
+    "004_36119deba365cd7b",
+]
 
 
 @contextmanager
