@@ -125,7 +125,7 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     pipeline = _pipeline()
     try:
         rows = pipeline.list_articles()
-        location = pipeline.store_status().location
+        location = pipeline.store_location
         empty = pipeline.empty_store_error() if not rows else None
     except BylineError as exc:
         _fail(exc)
@@ -178,7 +178,7 @@ def _seed_if_empty(pipeline: Any) -> None:
     if report is not None and report.added:
         err.print(
             f"the store was empty: ingested {len(report.added)} sample articles from "
-            f"{pipeline.settings.seeds_dir} into {pipeline.store_status().location}",
+            f"{pipeline.settings.seeds_dir} into {pipeline.store_location}",
             style="dim",
             highlight=False,
             markup=False,

@@ -214,11 +214,20 @@ class Pipeline:
         """Drop every stored chunk (re-index, e.g. after changing the embedding model)."""
         self.store.reset_collection()
 
+    @property
+    def store_kind(self) -> Literal["embedded", "server"]:
+        """Known without touching the store (readiness reports it even when it is down)."""
+        return "server" if self.store.is_server else "embedded"
+
+    @property
+    def store_location(self) -> str:
+        return self.store.location
+
     def store_status(self) -> StoreStatus:
         articles, chunks = self.store.counts()
         return StoreStatus(
-            kind="server" if self.store.is_server else "embedded",
-            location=self.store.location,
+            kind=self.store_kind,
+            location=self.store_location,
             data_dir=self.settings.data_dir,
             collection=self.settings.collection,
             articles=articles,

@@ -53,7 +53,7 @@ class ServiceState:
                     "store was empty: ingested the seeds",
                     extra={"articles": len(report.added), "chunks": report.chunks_written},
                 )
-                if pipeline.store.count() == 0:
+                if pipeline.store_status().chunks == 0:
                     empty = pipeline.empty_store_error()
                     log.warning("%s (%s)", empty.message, empty.hint, extra={"error": "StoreEmpty"})
             pipeline.warm_up()
@@ -64,7 +64,7 @@ class ServiceState:
             "ready",
             extra={
                 "backend": pipeline.default_backend,
-                "store": pipeline.store.location,
+                "store": pipeline.store_location,
                 "seconds": round(time.perf_counter() - started, 2),
             },
         )

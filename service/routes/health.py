@@ -32,7 +32,8 @@ async def readyz(state: State) -> Ready:
     chunks: int | None = None
     warning: str | None = None
     try:
-        articles, chunks = await asyncio.to_thread(pipeline.store.counts)
+        status = await asyncio.to_thread(pipeline.store_status)
+        articles, chunks = status.articles, status.chunks
     except BylineError as exc:
         # Readiness is about this process; a store that is down is reported, and every
         # store-backed route answers 503 meanwhile.
@@ -41,7 +42,7 @@ async def readyz(state: State) -> Ready:
         warning = str(pipeline.empty_store_error())
     return Ready(
         backend=pipeline.default_backend,
-        store="server" if pipeline.store.is_server else "embedded",
+        store=pipeline.store_kind,
         auth="open" if state.keys.open else "keys",
         data_dir=str(pipeline.settings.data_dir),
         collection=pipeline.settings.collection,
