@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -21,6 +22,8 @@ from rag.errors import GenerationFailed, ModelUnavailable
 from rag.prompts import MODEL_ABSTAIN, build_messages
 from rag.text import cue_bonus
 from rag.types import Backend, Context, Draft, Turn, Usage
+
+log = logging.getLogger("byline")
 
 
 class Generator(Protocol):
@@ -277,6 +280,23 @@ class LocalGenerator(OpenAIChatGenerator):
         if self._client is None:
             self._base_url = self._server.address()
         return super()._get_client()
+
+    def warm_up(self) -> None:
+        """Load the model, then have it read the fixed start of every prompt (the system
+        prompt and the user turn's opening) once, so its prompt cache holds them: the
+        first question then pays only for its own sources and words, like every later
+        one (≈150 tokens, ≈1.7 s on two cores, off the first answer's path)."""
+        super().warm_up()
+        opening = build_messages(Context(question="", passages=[], best_relevance=0.0))[:1]
+        try:
+            self._get_client().chat.completions.create(
+                model=self._model,
+                messages=[*opening, {"role": "user", "content": "Sources:\n"}],
+                max_tokens=1,
+                temperature=0.0,
+            )
+        except Exception:  # only a head start: the first question reads the prompt itself
+            log.debug("prompt-cache warm-up failed", exc_info=True)
 
 
 _ENTITY = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+[A-Z][a-zA-Z’'-]+)*")
