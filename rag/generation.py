@@ -258,6 +258,11 @@ class LocalServer:
                 params.cpuparams_batch.n_threads = self._settings.local_threads
                 params.warmup = False
                 params.cache_prompt = True
+                # llama.cpp also keeps past prompts' states in RAM (up to 8 GiB by default)
+                # to restore a repeated prefix; ours share only the fixed opening, which the
+                # slot's own cache already keeps. Measured on 12 questions: 90 MB more RSS and
+                # growing with every question, no faster (3.32 s against 3.41 s p50, noise).
+                params.cache_ram_mib = 0
                 params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
                 try:
                     self._server = xllamacpp.Server(params)
