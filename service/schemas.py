@@ -36,12 +36,19 @@ MAX_TOP_K = 50
 
 
 # The published schema's way of saying "not only whitespace" (the validators below say it
-# with a clearer message).
-HAS_TEXT = r"\S"
+# with a clearer message). One character that is whitespace to nobody: JSON Schema's regex
+# `\s` (ECMA) and Python's `str.strip` disagree on \x1c-\x1f and \x85 (Python strips them)
+# and on U+FEFF (ECMA calls it space), so the class names them and `_not_blank` agrees.
+HAS_TEXT = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+
+def is_blank(value: str) -> bool:
+    """No character of `value` matches `HAS_TEXT`."""
+    return all(ch.isspace() or ch == "\ufeff" for ch in value)
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if is_blank(value):
         raise ValueError("must contain text, not only whitespace")
     return value
 

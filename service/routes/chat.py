@@ -41,6 +41,7 @@ from service.schemas import (
     ModelList,
     Usage,
     error_responses,
+    is_blank,
 )
 from service.sse import DONE, frame
 from service.state import ServiceState
@@ -89,7 +90,7 @@ def answer_content(answer: Answer) -> str:
 def to_question(messages: list[ChatMessage], backend: Backend | None) -> AskJob:
     last = messages[-1]
     text = last.text().strip()
-    if last.role != "user" or not text:
+    if last.role != "user" or is_blank(text):
         raise InvalidInput(
             "the last message must be the user's question, with text",
             'end `messages` with {"role": "user", "content": "…"}',
