@@ -9,7 +9,7 @@ an `application/problem+json`.
 
 The quick run (10 examples per operation, a fixed seed) is in test_service_api.py; this
 one uses the same runner and app fixture (tests/support/contract.py) with `BYLINE_FUZZ_EXAMPLES` fuzzing cases per
-operation (default 250, valid and invalid together; ≥2,400 cases in all with the other
+operation (default 250, valid and invalid together; ≥2,000 cases in all with the other
 phases) and a seed of its own each run (`BYLINE_FUZZ_SEED` replays one; a failure names
 its seed). It counts the cases actually sent, so a schema or generator change that
 silently shrinks the run fails here.
@@ -25,7 +25,9 @@ from fastapi import FastAPI
 from support.contract import run_schemathesis
 
 DEFAULT_EXAMPLES = 250
-MIN_CASES_AT_DEFAULT = 2400
+# Seeds vary the total: 2,361–4,018 cases measured over eight seeds at the default; a run
+# that falls far under that (a schema or generator change that silently shrinks it) fails.
+MIN_CASES_AT_DEFAULT = 2000
 # The engine shares each operation's examples between valid and invalid input, so an
 # operation's floor is well under its share; under it, the operation went quiet. A DELETE
 # is fuzzed with the ids that exist (each deleted once), not with thousands of 404s: it

@@ -58,6 +58,7 @@ _UPLOAD_SCHEMA = {
         }
     },
     "required": ["file"],
+    "additionalProperties": False,
 }
 _REQUEST_BODY = {
     "requestBody": {
@@ -104,16 +105,22 @@ def _from_json(payload: Any, limit: int) -> list[Article]:
 async def _from_upload(request: Request, limit: int) -> list[Article]:
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
+    # The schema allows `file` only; anything else, or no file, is named in one 422.
+    errors: list[dict[str, Any]] = [
+        {
+            "type": "extra_forbidden",
+            "loc": ("body", name),
+            "msg": "Extra inputs are not permitted: send only `file`",
+        }
+        for name in sorted({name for name in form.keys() if name != "file"})[:10]
+    ]
     if not isinstance(upload, UploadFile):
-        raise RequestValidationError(
-            [
-                {
-                    "type": "missing",
-                    "loc": ("body", "file"),
-                    "msg": "Field required: a file upload named `file`",
-                }
-            ]
+        errors.append(
+            {"type": "missing", "loc": ("body", "file"), "msg": "Field required: a file upload named `file`"}
         )
+    if errors:
+        raise RequestValidationError(errors)
+    assert isinstance(upload, UploadFile)
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise _too_large(upload.size or len(data), limit)
