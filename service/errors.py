@@ -141,6 +141,16 @@ def problem_from_error(exc: BylineError) -> dict[str, Any]:
     )
 
 
+def stream_problem(exc: Exception) -> dict[str, Any]:
+    """The problem body for an error raised after a streamed response has started (no
+    HTTP status can change any more): the one place both streams map errors, domain
+    errors as themselves, anything else logged and reported as an internal error."""
+    if isinstance(exc, BylineError):
+        return problem_from_error(exc)
+    log.error("stream failed", exc_info=exc)
+    return internal_error_body()
+
+
 def internal_error_body() -> dict[str, Any]:
     return problem_body(
         500,

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from rag.errors import BylineError
 from rag.types import Answer
 from service.answering import AnswerStream, AskJob, answer_once, context_citations, open_stream
 from service.deps import PipelineDep, PublicAccess, State
-from service.errors import internal_error_body, problem_from_error
+from service.errors import stream_problem
 from service.schemas import ASK_EVENT_SCHEMA, AskRequest, error_responses
 from service.sse import frame
 
-log = logging.getLogger("byline.service")
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -52,11 +49,8 @@ async def _ask_events(stream: AnswerStream) -> AsyncIterator[bytes]:
                 yield sse("delta", {"text": event.delta})
             elif event.kind == "answer" and event.answer is not None:
                 yield sse("done", event.answer.model_dump(mode="json"))
-    except BylineError as exc:
-        yield sse("error", problem_from_error(exc))
-    except Exception:
-        log.exception("stream failed")
-        yield sse("error", internal_error_body())
+    except Exception as exc:  # the response has started: reported in-stream
+        yield sse("error", stream_problem(exc))
 
 
 @router.post(

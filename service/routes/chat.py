@@ -13,7 +13,6 @@ at once; the text follows when the answer is verified. (`POST /v1/ask` streams t
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -23,11 +22,11 @@ from typing import Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from rag.errors import BylineError, InvalidInput, NotFound
+from rag.errors import InvalidInput, NotFound
 from rag.types import Answer, Backend, Citation, Turn
 from service.answering import AnswerStream, AskJob, answer_once, open_stream
 from service.deps import PipelineDep, PublicAccess, State
-from service.errors import internal_error_body, problem_from_error
+from service.errors import stream_problem
 from service.schemas import (
     CHAT_EVENT_SCHEMA,
     MAX_HISTORY_TURNS,
@@ -46,7 +45,6 @@ from service.schemas import (
 from service.sse import DONE, frame
 from service.state import ServiceState
 
-log = logging.getLogger("byline.service")
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 MODELS: dict[str, tuple[Backend | None, str]] = {
@@ -165,12 +163,9 @@ async def _chat_events(stream: AnswerStream, model: str, include_usage: bool) ->
                 "usage": _usage(answer).model_dump(),
             }
             yield frame(usage)
-    except BylineError as exc:
-        yield _error_chunk({**problem_from_error(exc), "message": exc.message, "code": exc.status_code})
-    except Exception:
-        log.exception("chat stream failed")
-        problem = internal_error_body()
-        yield _error_chunk({**problem, "message": problem["detail"], "code": 500})
+    except Exception as exc:  # the response has started: reported in-stream, OpenAI-style
+        problem = stream_problem(exc)
+        yield _error_chunk({**problem, "message": problem["detail"], "code": problem["status"]})
     yield DONE
 
 
