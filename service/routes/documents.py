@@ -177,15 +177,9 @@ async def add_document(
 
 
 def _summary(article: StoredArticle) -> DocumentSummary:
-    return DocumentSummary(
-        id=article.id,
-        title=article.title,
-        date=article.date,
-        source=article.source,
-        url=article.url,
-        file_name=article.file_name,
-        n_chunks=article.n_chunks,
-    )
+    """The response shows the stored article's fields by the same names, less its chunk
+    version (internal) and its chunks (only the detail route shows them)."""
+    return DocumentSummary(**article.model_dump(exclude={"version", "chunks"}))
 
 
 @router.get(
