@@ -20,6 +20,7 @@ makes that call with the other signals.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,10 +30,20 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.conflicts import false_premise, find_conflicts
-from rag.dates import annotate_relative_dates, annotate_weekdays
+from rag.dates import annotate_relative_dates, annotate_weekdays, asks_day_count, dates_in, day_count
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
-from rag.text import clean_claim, content_terms, names_in, numbers_in, parse_markers, strip_markers, words_in
+from rag.text import (
+    clean_claim,
+    content_terms,
+    derived_quantities,
+    names_in,
+    numbers_in,
+    parse_markers,
+    quantities,
+    strip_markers,
+    words_in,
+)
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
 
 SUPPORT_THRESHOLD = 0.5
@@ -156,8 +167,17 @@ class Verifier:
         lexical = len(terms & set(content_terms(seen))) / len(terms) if terms else 0.0
         cosine = max((float(np.max(v @ claim.vector)) for v in vectors if len(v)), default=0.0)
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
-        if numbers_in(claim.text) - numbers_in(seen) - exempt:
-            return min(score, self._threshold - 0.01)
+        unexplained = numbers_in(claim.text) - numbers_in(seen) - exempt
+        if unexplained:
+            # A number worked out from the sources ("half of 20 per cent", the days
+            # between two dates) is supported; a number from nowhere is invented.
+            days: set[dt.date] = set()
+            for p in group:
+                days |= dates_in(annotate_relative_dates(p.text, p.date), p.date)
+            derived = derived_quantities(seen, days)
+            worked_out = {v for v, unit in quantities(claim.text) if (v, unit) in derived}
+            if unexplained - worked_out:
+                return min(score, self._threshold - 0.01)
         if names_in(claim.text) - words_in(seen) - exempt_names:
             # A name the sources never use ("under the US Trade Act") is invented too.
             # (Titles count as names here, so "President" must appear somewhere too.)
@@ -348,8 +368,32 @@ class Verifier:
         if not kept:
             model_hedged = abstained or any(c.hedge for c in claims)
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)
+        if asks_day_count(context.question):
+            kept = _with_day_count(kept, context)
         conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
+
+
+def _with_day_count(kept: list[tuple[str, list[int]]], context: Context) -> list[tuple[str, list[int]]]:
+    """A day-count question whose verified answer gives the two dates but no count gets
+    the count, worked out here and cited to the sentences holding the dates."""
+    passages = {p.n: p for p in context.passages}
+    fallback = next((p.date for p in context.passages if p.date), None)
+    days: set[dt.date] = set()
+    cited: list[int] = []
+    for text, ns in kept:
+        published = next((passages[n].date for n in ns if passages[n].date), fallback)
+        found = dates_in(annotate_relative_dates(text, published), published)
+        days |= found
+        cited.extend(n for n in ns if found and n not in cited)
+    if any(unit == "day" for _, unit in quantities(" ".join(t for t, _ in kept))):
+        return kept  # the answer counted already (and any number it gave was checked)
+    count = day_count(context.question, days)
+    if count is None:
+        return kept
+    first, last = sorted(days)
+    span = f"{first:%b} {first.day} to {last:%b} {last.day}"
+    return [*kept, (f"From {span} is {count} day{'s' if count != 1 else ''}.", cited)]
 
 
 def _dedupe(kept: list[tuple[str, list[int]]]) -> list[tuple[str, list[int]]]:

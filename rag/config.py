@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     # or repeating their sources after the answer. A draft cut here loses its unfinished
     # last sentence (`complete_sentences`).
     max_answer_tokens: int = Field(default=100, ge=16, le=2048)
+    insist_after_abstain: bool = Field(
+        default=True,
+        description="When an LLM replies that the sources don't answer, ask once more, pressing for the "
+        "answer (the prompt's end changes, so a local model re-reads only those words); the verifier and "
+        "abstention policy then judge that answer like any other.",
+    )
     local_model_path: Path | None = Field(
         default=None, description="Any GGUF file; default: the pinned Qwen2.5 1.5B parts."
     )

@@ -99,3 +99,46 @@ def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
     # Only outside parentheses: "(Oct 30, 2025)" is already an annotation.
     pieces = re.split(r"(\([^)]*\))", sentence)
     return "".join(piece if i % 2 else _ABSOLUTE.sub(note, piece) for i, piece in enumerate(pieces))
+
+
+def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
+    """The calendar dates a text names ("Oct. 30", "30 October", and the "(Oct 30, 2025)"
+    annotations), in the publication's year by the rule `annotate_weekdays` uses; none
+    for an undated passage (no year to place them in)."""
+    if published is None:
+        return set()
+    found: set[dt.date] = set()
+    for m in _ABSOLUTE.finditer(text):
+        month_name, day_text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        try:
+            day = dt.date(published.year, _MONTHS.index(month_name[:3].lower()) + 1, int(day_text))
+        except ValueError:
+            continue
+        if (published - day).days > 183:
+            day = day.replace(year=day.year + 1)
+        found.add(day)
+    return found
+
+
+_DAY_COUNT = re.compile(
+    r"\bhow many\s+(?:more\s+|full\s+|calendar\s+)?days\b|\bhow long\s+(?:after|before|until|till|from)\b",
+    re.I,
+)
+# "How many days does the summit run?" counts both ends (Oct. 31 to Nov. 1: two days).
+_SPAN = re.compile(r"\b(run|runs|last|lasts|span|spans|take place over|is held over)\b", re.I)
+
+
+def asks_day_count(question: str) -> bool:
+    """"How many days after X was Y?", "How many days does the summit run?"."""
+    return _DAY_COUNT.search(question) is not None
+
+
+def day_count(question: str, days: set[dt.date]) -> int | None:
+    """The number of days a day-count question asks for, from the two dates an answer
+    gives (the small model finds the dates but miscounts between them); None unless
+    exactly two. Inclusive for how long something runs, else the gap."""
+    if len(days) != 2:
+        return None
+    first, last = sorted(days)
+    gap = (last - first).days
+    return gap + 1 if _SPAN.search(question) else gap

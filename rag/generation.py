@@ -33,8 +33,16 @@ class Generator(Protocol):
     def backend(self) -> Backend: ...
 
     def stream(
-        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
-    ) -> Gen[str, None, Usage]: ...
+        self,
+        context: Context,
+        history: list[Turn] | None = None,
+        deadline: float | None = None,
+        *,
+        insist: bool = False,
+    ) -> Gen[str, None, Usage]:
+        """`insist`: ask again, pressing for an answer (the first reply was "I don't
+        know"); a generator that never abstains on its own may ignore it."""
+        ...
 
 
 class CircuitBreaker:
@@ -186,20 +194,25 @@ class OpenAIChatGenerator:
                     raise
                 time.sleep(backoff)
 
-    def _request(self, context: Context, history: list[Turn] | None) -> dict[str, Any]:
+    def _request(self, context: Context, history: list[Turn] | None, insist: bool = False) -> dict[str, Any]:
         return {
             "model": self._model,
-            "messages": build_messages(context, history),
+            "messages": build_messages(context, history, insist=insist),
             "temperature": 0.0,
             "max_tokens": self._settings.max_answer_tokens,
         }
 
     def stream(
-        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
+        self,
+        context: Context,
+        history: list[Turn] | None = None,
+        deadline: float | None = None,
+        *,
+        insist: bool = False,
     ) -> Gen[str, None, Usage]:
         import openai
 
-        request = self._request(context, history)
+        request = self._request(context, history, insist)
         usage_seen = Usage()
         self.breaker.before_call()
         verdict = False
@@ -353,9 +366,14 @@ class ExtractiveGenerator:
         )
 
     def stream(
-        self, context: Context, history: list[Turn] | None = None, deadline: float | None = None
+        self,
+        context: Context,
+        history: list[Turn] | None = None,
+        deadline: float | None = None,
+        *,
+        insist: bool = False,
     ) -> Gen[str, None, Usage]:
-        del deadline  # milliseconds of work, no upstream
+        del deadline, insist  # milliseconds of work, no upstream; its threshold is its judgement
         yield self.generate(context, history).text
         return Usage()
 

@@ -7,6 +7,7 @@ clients and models load on first use or `warm_up()`, never at import.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from rag.abstention import AbstentionPolicy
 from rag.chunking import Chunker
-from rag.citations import Verified, Verifier
+from rag.citations import Verified, Verifier, is_model_abstention
 from rag.config import Settings
 from rag.context import ContextBuilder, ScoredSentence
 from rag.corpus import SUPPORTED_SUFFIXES, iter_files
@@ -26,7 +27,7 @@ from rag.embedding import CachedEmbedder, build_embedder
 from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable, NotFound, StoreEmpty
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
 from rag.ingest import Ingestor, ProgressFn
-from rag.prompts import ABSTAIN_TEXT
+from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.retrieval import HybridRetriever
 from rag.store import ChromaStore
 from rag.text import topic_terms
@@ -44,6 +45,8 @@ from rag.types import (
     Turn,
     Usage,
 )
+
+log = logging.getLogger("byline")
 
 _REFERS_BACK = re.compile(
     r"\b(it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b", re.I
@@ -401,36 +404,42 @@ class Pipeline:
     def _draft(
         self, context: Context, backend: Backend, history: list[Turn], deadline: float | None
     ) -> Gen[StreamEvent, None, Draft]:
+        """The LLM's draft, streamed. When its reply is "I don't know" (not streamed: the
+        verified answer says what the reader gets), the model is asked once more, pressed
+        to answer (`insist`); that reply is the draft unless the second ask fails."""
         generator = self.generator(backend)
         started = time.perf_counter()
-        first: float | None = None
-        pieces: list[str] = []
+        streamed = False
         try:
-            stream = generator.stream(context, history, deadline)
+            replying = self._reply(generator, context, history, deadline, False)
             while True:
                 try:
-                    piece = next(stream)
+                    event = next(replying)
                 except StopIteration as done:
-                    usage: Usage = done.value
+                    text, usage, first = done.value
                     break
-                if first is None:
-                    first = time.perf_counter() - started
-                pieces.append(piece)
-                yield StreamEvent(kind="delta", delta=piece)
-            if not "".join(pieces).strip():
-                raise GenerationFailed("the LLM returned no text")
+                streamed = True
+                yield event
         except (GenerationFailed, ModelUnavailable) as exc:
             if backend == "extractive":
                 raise
             fallback = self.extractive.generate(context, history)
             reason = f"{backend} backend failed ({exc.message}); answered extractively"
-            if pieces:
-                yield StreamEvent(kind="delta", delta="\n\n")
-            yield StreamEvent(kind="delta", delta=fallback.text)
+            yield StreamEvent(kind="delta", delta=("\n\n" if streamed else "") + fallback.text)
             return fallback.model_copy(update={"fallback_reason": reason, "fallback_from": backend})
-        text = "".join(pieces).strip()
-        if usage.completion_tokens >= self.settings.max_answer_tokens:
-            text = complete_sentences(text)
+        if first is not None:
+            first -= started
+        if self.settings.insist_after_abstain and backend != "extractive" and is_model_abstention(text):
+            try:
+                again, more, _ = yield from self._reply(generator, context, history, deadline, True)
+            except (GenerationFailed, ModelUnavailable):
+                log.warning("the second ask failed; the first reply (no answer) stands", exc_info=True)
+            else:
+                text = again
+                usage = Usage(
+                    prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+                    completion_tokens=usage.completion_tokens + more.completion_tokens,
+                )
         return Draft(
             text=text,
             backend=backend,
@@ -438,6 +447,49 @@ class Pipeline:
             completion_tokens=usage.completion_tokens,
             time_to_first_token_s=first,
         )
+
+    def _reply(
+        self,
+        generator: Generator,
+        context: Context,
+        history: list[Turn],
+        deadline: float | None,
+        insist: bool,
+    ) -> Gen[StreamEvent, None, tuple[str, Usage, float | None]]:
+        """One LLM reply: its text (cut to whole sentences if the token cap cut it), usage,
+        and when its first piece came (`perf_counter`). Streamed as it comes, except while
+        it may still be the model's "I don't know" reply."""
+        pieces: list[str] = []
+        first: float | None = None
+        held = True
+        stream = generator.stream(context, history, deadline, insist=insist)
+        while True:
+            try:
+                piece = next(stream)
+            except StopIteration as done:
+                usage: Usage = done.value
+                break
+            if first is None:
+                first = time.perf_counter()
+            pieces.append(piece)
+            if held and _could_be_abstention("".join(pieces)):
+                continue
+            yield StreamEvent(kind="delta", delta="".join(pieces) if held else piece)
+            held = False
+        text = "".join(pieces).strip()
+        if not text:
+            raise GenerationFailed("the LLM returned no text")
+        if held and not is_model_abstention(text):
+            yield StreamEvent(kind="delta", delta=text)  # it only began like one ("I …")
+        if usage.completion_tokens >= self.settings.max_answer_tokens:
+            text = complete_sentences(text)
+        return text, usage, first
+
+
+def _could_be_abstention(text: str) -> bool:
+    """Whether a draft so far may still become the model's "I don't know" reply."""
+    so_far = text.strip().lower()
+    return MODEL_ABSTAIN.lower().startswith(so_far) or so_far.startswith(MODEL_ABSTAIN.lower().rstrip("."))
 
 
 MAX_QUESTION_CHARS = 2000

@@ -7,8 +7,9 @@ generation and verification agree on what a "content word" or a "number" is.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -207,6 +208,59 @@ def numbers_in(text: str) -> set[str]:
     return found
 
 
+_QUANTITY = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)*|" + "|".join(NUMBER_WORDS) + r")(?:\s*-\s*|\s*)"
+    r"(%|per\s*cent|percentage|[a-z]{3,})",
+    re.I,
+)
+
+
+def _unit(word: str) -> str:
+    """"%", "per cent", "percentage (points)" → "percent"; "days"/"day" → "day"."""
+    word = word.lower()
+    if word == "%" or word.startswith("per"):
+        return "percent"
+    return word.removesuffix("s")[:4]
+
+
+def _value(number: str) -> float:
+    return float(NUMBER_WORDS.get(number.lower(), number).replace(",", ""))
+
+
+def _written(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def quantities(text: str) -> set[tuple[str, str]]:
+    """(number, unit) pairs: "20 per cent" → ("20", "percent"), "a three-day trip" →
+    ("3", "day")."""
+    return {(_written(_value(m.group(1))), _unit(m.group(2))) for m in _QUANTITY.finditer(text)}
+
+
+def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str, str]]:
+    """What one step of arithmetic on a text's quantities gives, so an answer that works
+    it out ("halving the 20 per cent tariff" → "10 per cent"; "Oct. 27" and "Oct. 30" →
+    "3 days") is not taken for an invented number: half and double of each quantity, sum
+    and difference of two in the same unit, and the days between two dates (counted both
+    ways: "Oct. 31 to Nov. 1" is one day later, a two-day summit)."""
+    by_unit: dict[str, set[float]] = {}
+    for number, unit in quantities(text):
+        by_unit.setdefault(unit, set()).add(_value(number))
+    derived: set[tuple[str, str]] = set()
+    for unit, values in by_unit.items():
+        for a in values:
+            derived |= {(_written(a / 2), unit), (_written(a * 2), unit)}
+            for b in values:
+                if a > b:
+                    derived |= {(_written(a - b), unit), (_written(a + b), unit)}
+    dates = sorted(set(days))
+    for i, earlier in enumerate(dates):
+        for later in dates[i + 1 :]:
+            gap = (later - earlier).days
+            derived |= {(_written(gap), "day"), (_written(gap + 1), "day")}
+    return derived
+
+
 # --- names ------------------------------------------------------------------------------
 _NAME_WORD = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 
@@ -260,14 +314,21 @@ _VERB = (
     r"(?:states?|says?|said|mentions?|mentioned|reports?|reported|notes?|noted|confirms?|confirmed|"
     r"indicates?|shows?|explains?|adds?|suggests?)"
 )
+_SAYING = r"(?:(?:this|it)\s*,?\s*(?:by\s+)?(?:stating|saying|noting|adding|reporting|explaining|mentioning)\s+)"
 _META_PREFIX = re.compile(
-    # "[1] states that X", "Source [2] says X", "The sources indicate that X"
-    rf"^\s*{_WHO}\s+(?:(?:also|all|both)\s+)?{_VERB}\s+(?:that\s+)?",
+    # "[1] states that X", "Source [2] says X", "The sources indicate that X", "The sources
+    # confirm this by mentioning that X"
+    rf"^\s*{_WHO}\s+(?:(?:also|all|both)\s+)?{_VERB}\s+{_SAYING}?(?:that\s+)?",
     re.I,
+)
+_ORPHAN_VERB = re.compile(
+    # What "[2] states that X" leaves when its marker went to the sentence before: "states
+    # that X", "also confirms this, stating that X" (lower-case: the sentence began at "[2]").
+    rf"^\s*(?:(?:also|all|both)\s+)?{_VERB}\s+(?:{_SAYING}(?:that\s+)?|that\s+|(?=[A-Z\"“]))",
 )
 _LEAD_REF = re.compile(
     # "According to [1], X", "In [1], X", "As stated in source [2], X", "Based on the provided sources, X"
-    rf"^\s*(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|explained)\s+)?"
+    rf"^\s*((?:yes|no)\s*,\s*)?(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|explained)\s+)?"
     rf"(?:according\s+to|based\s+on|in|from|per)\s+(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+)?"
     rf"(?:sources?|passages?|articles?|information)(?:\s+provided)?)\s*,\s*",
     re.I,
@@ -305,7 +366,8 @@ def clean_claim(sentence: str) -> str:
         tail = re.search(rf"\b(?:where|which\s+{_VERB}(?:\s+that)?|that)\s+(?=[A-Z\"“])", text)
         text = text[tail.end() :] if tail else ""
     text = _META_PREFIX.sub("", text)
-    text = _LEAD_REF.sub("", text)
+    text = _ORPHAN_VERB.sub("", text)
+    text = _LEAD_REF.sub(lambda m: m.group(1) or "", text)  # "Yes, according to [1], X" → "Yes, X"
     text = _TRAILING_REF.sub("", text)
     text = _INNER_REF.sub("", text) if re.match(rf"^\s*(?:in|from)\s+{_REF}", text, re.I) else text
     # "…, while [2] states that X" → "…, while X"; "…, as both sources confirm" → "…"

@@ -11,7 +11,7 @@ from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.prompts import ABSTAIN_TEXT
-from rag.text import clean_claim, parse_markers, strip_markers
+from rag.text import clean_claim, derived_quantities, parse_markers, quantities, strip_markers
 from rag.types import Context, Passage, Span
 
 
@@ -212,6 +212,15 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
             "The forum opens on October 31.",
         ),
         ("They met in 2019, based on [1] and [2].", "They met in 2019."),
+        # What "[2] states that X" leaves once its marker moved to the sentence before.
+        ("states that Trump threatened a tariff.", "Trump threatened a tariff."),
+        ("also confirms this, stating that the talks went well.", "The talks went well."),
+        ("says Trump will go.", "Trump will go."),
+        ("notes were exchanged.", "Notes were exchanged."),
+        ("The sources confirm this by mentioning that they met twice.", "They met twice."),
+        # The answer to a yes/no question stays; only the pointer to the sources goes.
+        ("Yes, based on the provided sources, they met twice.", "Yes, they met twice."),
+        ("No, according to [2], the deal was not done.", "No, the deal was not done."),
     ],
 )
 def test_clean_claim_leaves_no_dangling_reference(sentence: str, cleaned: str) -> None:
@@ -344,3 +353,58 @@ def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, contex
     assert not result.empty and "Thursday" in result.text
     invented = verifier.verify("Trump will meet Xi Jinping on Monday, October 30 [1].", asked)
     assert invented.empty
+
+
+def test_a_number_worked_out_from_the_sources_is_supported(verifier: Verifier) -> None:
+    """Arithmetic on what a source states is not invention: half of a 20 per cent tariff,
+    the days between two dates it gives. A number from nowhere still is."""
+    context = Context(
+        question="If the tariff were halved, what would it be, and how long after the Tokyo visit is the summit?",
+        passages=[
+            _passage(1, "a", "Washington might reduce the 20 per cent fentanyl tariff by half.", 0),
+            _passage(2, "b", "Trump visits Tokyo on Oct. 27 and meets Xi in Busan on Oct. 30.", 0),
+        ],
+        best_relevance=0.7,
+    )
+    halved = verifier.verify("The fentanyl tariff would fall to 10 per cent [1].", context)
+    assert not halved.empty and "10 per cent" in halved.text
+    days = verifier.verify("Trump meets Xi in Busan 3 days after his Tokyo visit [2].", context)
+    assert not days.empty
+    assert verifier.verify("The fentanyl tariff would fall to 7 per cent [1].", context).empty
+    # Same number, wrong unit: 10 is half of 20 per cent, not a count of days.
+    assert verifier.verify("Trump meets Xi in Busan 10 days after his Tokyo visit [2].", context).empty
+
+
+def test_quantities_and_what_one_step_of_arithmetic_gives() -> None:
+    assert quantities("a three-day summit, a 20 per cent tariff, 100% more") == {
+        ("3", "day"),
+        ("20", "percent"),
+        ("100", "percent"),
+    }
+    derived = derived_quantities("tariffs of 20 per cent and 57%", [dt.date(2025, 10, 31), dt.date(2025, 11, 1)])
+    assert {("10", "percent"), ("40", "percent"), ("37", "percent"), ("77", "percent")} <= derived
+    # Oct 31 to Nov 1: one day later, a two-day summit.
+    assert {("1", "day"), ("2", "day")} <= derived
+    assert ("3", "day") not in derived
+
+
+def test_a_day_count_is_worked_out_from_the_two_dates_the_answer_gives(verifier: Verifier) -> None:
+    """The small model finds both dates but miscounts between them: the count is done in
+    code, cited to the sentences holding the dates."""
+    passages = [
+        _passage(1, "a", "Trump travels to Tokyo on Oct. 27 to meet Japan's new prime minister.", 0),
+        _passage(2, "b", "Trump and Xi will meet in Busan on Oct. 30.", 0),
+        _passage(3, "c", "The APEC summit runs from Oct. 31 to Nov. 1 in Gyeongju.", 0),
+    ]
+    gap = Context(
+        question="How many days after his Tokyo arrival does Trump meet Xi?", passages=passages, best_relevance=0.7
+    )
+    result = verifier.verify("Trump arrives in Tokyo on Oct. 27 [1]. He meets Xi on Oct. 30 [2].", gap)
+    assert result.text.endswith("From Oct 27 to Oct 30 is 3 days [1][2].")
+    span = gap.model_copy(update={"question": "How many days does the APEC summit run?"})
+    assert "is 2 days" in verifier.verify("The summit runs from Oct. 31 to Nov. 1 [3].", span).text
+    # One date is no count; a count the answer already gave (and that held up) stands.
+    one_date = verifier.verify("Trump meets Xi on Oct. 30 [2].", gap)
+    assert not one_date.empty and "days" not in one_date.text
+    counted = verifier.verify("Trump meets Xi 3 days after Tokyo, on Oct. 30 [2], from Oct. 27 [1].", gap)
+    assert not counted.empty and "3 days" in counted.text and "From Oct" not in counted.text

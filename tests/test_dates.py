@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rag.dates import annotate_relative_dates, annotate_weekdays, resolve_weekday
+from rag.dates import annotate_relative_dates, annotate_weekdays, dates_in, resolve_weekday
 
 WED = dt.date(2025, 10, 29)
 FRI = dt.date(2025, 10, 24)
@@ -38,3 +38,12 @@ def test_weekdays_of_absolute_dates_in_the_publication_year_outside_annotations(
     )
     assert annotate_weekdays("on Jan. 5", dt.date(2025, 12, 20)) == "on Jan. 5 (Monday)"  # next year's
     assert annotate_weekdays("on Oct. 31", None) == "on Oct. 31"
+
+
+def test_dates_in_places_month_days_in_the_publication_year() -> None:
+    published = dt.date(2025, 10, 24)
+    text = "Talks on Oct. 30 (Thursday) and 1 November; the truce ends Nov 10, 2025. Brokered in May."
+    assert dates_in(text, published) == {dt.date(2025, 10, 30), dt.date(2025, 11, 1), dt.date(2025, 11, 10)}
+    assert dates_in("A deal by Jan 15.", dt.date(2025, 12, 20)) == {dt.date(2026, 1, 15)}
+    assert dates_in("Talks on Oct. 30.", None) == set()
+    assert dates_in("On Feb 30 nothing happened.", published) == set()

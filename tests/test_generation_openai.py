@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.llm import (
@@ -25,6 +26,7 @@ from support.llm import (
 from support.pipelines import scripted_openai_settings, seeded_pipeline
 
 from rag.pipeline import Pipeline
+from rag.prompts import ABSTAIN_TEXT, INSIST, MODEL_ABSTAIN
 
 # Each fault, by the name its test is parametrized with.
 FAULTS = {"slow": Reply(delay_s=3.0), "500": SERVER_ERROR, "malformed": MALFORMED, "cut": CUT_STREAM}
@@ -86,3 +88,57 @@ def test_citation_to_missing_passage_is_not_trusted(pipeline: Pipeline, llm: Scr
     assert not answer.abstained and answer.citations
     assert "soybeans" not in answer.text.lower()
     assert sorted(c.n for c in answer.citations) == list(range(1, len(answer.citations) + 1))
+
+
+def test_i_dont_know_is_asked_again_pressing_for_the_answer(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    """The small model says "I don't know" to questions its sources answer in other words:
+    it is asked once more, and the verifier judges that reply like any other. The first
+    reply is never streamed (the reader would see it retracted)."""
+    llm.then(Reply(text=MODEL_ABSTAIN))
+    events = list(pipeline.ask_stream(QUESTION))
+    deltas = "".join(e.delta for e in events if e.kind == "delta")
+    assert deltas.strip() == ANSWER
+    answer = events[-1].answer
+    assert answer is not None and not answer.abstained and answer.citations
+    first, second = (r["messages"][1]["content"] for r in llm.requests)
+    assert INSIST not in first and INSIST in second
+    # Only the insisting words are new: the prompt before them is the first ask's, which
+    # a local runtime's prompt cache still holds.
+    assert second.startswith(first.removesuffix("Answer:"))
+    assert answer.prompt_tokens == 200  # both calls counted
+    assert answer.completion_tokens == len(MODEL_ABSTAIN.split()) + len(ANSWER.split())
+
+
+def test_i_dont_know_twice_abstains(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    llm.reply_with(Reply(text=MODEL_ABSTAIN))
+    events = list(pipeline.ask_stream(QUESTION))
+    assert not [e for e in events if e.kind == "delta"]
+    answer = events[-1].answer
+    assert answer is not None and answer.abstained and answer.text == ABSTAIN_TEXT
+    assert answer.abstain_reason == "the model found no answer in the sources"
+    assert llm.hits == 2
+
+
+def test_a_failed_second_ask_keeps_the_first_reply(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    """The second ask is a second chance, not a new way to fail: its error leaves the
+    model's "I don't know" standing (no extractive quote in its place)."""
+    llm.then(Reply(text=MODEL_ABSTAIN), SERVER_ERROR)
+    answer = pipeline.ask(QUESTION)
+    assert answer.backend == "openai" and answer.fallback_reason is None
+    assert answer.abstained and llm.hits == 2
+
+
+def test_a_reply_that_only_starts_like_i_dont_know_streams_whole(pipeline: Pipeline, llm: ScriptedLLM) -> None:
+    llm.reply_with(Reply(text="I think they meet in South Korea on October 30 [1]."))
+    events = list(pipeline.ask_stream(QUESTION))
+    deltas = "".join(e.delta for e in events if e.kind == "delta")
+    assert deltas == "I think they meet in South Korea on October 30 [1]."
+    assert llm.hits == 1
+
+
+def test_insisting_can_be_switched_off(llm: ScriptedLLM, tmp_path: Path) -> None:
+    settings = scripted_openai_settings(llm.url, tmp_path, insist_after_abstain=False)
+    llm.reply_with(Reply(text=MODEL_ABSTAIN))
+    with seeded_pipeline(settings) as p:
+        answer = p.ask(QUESTION)
+    assert answer.abstained and llm.hits == 1

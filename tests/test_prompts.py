@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from rag.prompts import build_messages
+from rag.prompts import DATES_FOR_COUNT, INSIST, build_messages
 from rag.types import Context, Passage, Span, Turn
 
 
@@ -83,3 +83,14 @@ def test_weekdays_shown_only_when_the_question_asks_for_one() -> None:
     assert "October 31 (Friday)" in _prompt_text(asks)
     plain = asks.model_copy(update={"question": "When does it open?"})
     assert "(Friday)" not in _prompt_text(plain)
+
+
+def test_insisting_and_counting_days_only_add_words_after_the_question() -> None:
+    """Both notes go after the question, so a second ask shares the first's prompt up to
+    there (a local runtime's prompt cache keeps it), and other questions get neither."""
+    plain = _context(dt.date(2025, 10, 24))
+    asked, again = (build_messages(plain, insist=i)[1]["content"] for i in (False, True))
+    assert INSIST not in asked and DATES_FOR_COUNT not in asked
+    assert again.startswith(asked.removesuffix("Answer:")) and again.endswith(f"{INSIST}\nAnswer:")
+    counting = plain.model_copy(update={"question": "How many days after the briefing is the meeting?"})
+    assert f"{counting.question}\n{DATES_FOR_COUNT}\nAnswer:" in build_messages(counting)[1]["content"]

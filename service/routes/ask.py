@@ -23,7 +23,8 @@ _STREAM_DOC = """Server-sent events, in order:
 
 - `citations` — `{"citations": [Citation…]}`: the numbered passages the answer may cite
   (`quote` is the whole passage), sent before any text;
-- `delta` — `{"text": "…"}`, repeated: the draft answer as it is generated;
+- `delta` — `{"text": "…"}`, repeated: the draft answer as it is generated (none when the
+  model's reply is that the sources don't say: that is not shown while it is asked again);
 - `done` — the verified `Answer` (same JSON as the non-streaming response). **Its `text`
   may differ from the concatenated deltas**: unsupported sentences are removed,
   citations fixed and renumbered to match `citations` in `done`. Replace the draft with it.
