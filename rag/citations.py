@@ -30,7 +30,14 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.conflicts import false_premise, find_conflicts
-from rag.dates import annotate_relative_dates, annotate_weekdays, asks_day_count, dates_in, day_count
+from rag.dates import (
+    annotate_relative_dates,
+    annotate_weekdays,
+    asks_day_count,
+    date_weekdays,
+    dates_in,
+    day_count,
+)
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.text import (
@@ -368,6 +375,8 @@ class Verifier:
         if not kept:
             model_hedged = abstained or any(c.hedge for c in claims)
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)
+        passages = {p.n: p for p in context.passages}
+        kept = [(date_weekdays(t, [(passages[n].text, passages[n].date) for n in ns]), ns) for t, ns in kept]
         if asks_day_count(context.question):
             kept = _with_day_count(kept, context)
         conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)

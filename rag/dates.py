@@ -9,7 +9,8 @@ import re
 from collections.abc import Callable
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_DAY_NAMES = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_WEEKDAY = re.compile(rf"\b({_DAY_NAMES})\b")
 _FUTURE = re.compile(
     r"\b(will|shall|is expected|are expected|scheduled|to be held|next|upcoming|is set to|due to)\b", re.I
 )
@@ -142,3 +143,25 @@ def day_count(question: str, days: set[dt.date]) -> int | None:
     first, last = sorted(days)
     gap = (last - first).days
     return gap + 1 if _SPAN.search(question) else gap
+
+
+_RESOLVED = re.compile(rf"\b({_DAY_NAMES}) \(([A-Z][a-z]{{2}} \d{{1,2}}, \d{{4}})\)")
+# Not one already followed by its date: "Thursday (Oct 30, 2025)", "Thursday, Oct. 30".
+_BARE_WEEKDAY = re.compile(rf"\b({_DAY_NAMES})\b(?!\s*\(|,?\s+[A-Z][a-z]{{2,8}}\.?\s+\d)")
+
+
+def date_weekdays(sentence: str, sources: list[tuple[str, dt.date | None]]) -> str:
+    """A weekday in an answer sentence ("made public on Thursday") with the calendar date
+    its sources give it ("Thursday (Oct 23, 2025)"): read today, a bare weekday says
+    nothing. Only when the cited passages resolve that weekday to one date; a weekday
+    already followed by a date is left alone."""
+    resolved: dict[str, set[str]] = {}
+    for text, published in sources:
+        for m in _RESOLVED.finditer(annotate_relative_dates(text, published)):
+            resolved.setdefault(m.group(1), set()).add(m.group(2))
+
+    def note(m: re.Match[str]) -> str:
+        days = resolved.get(m.group(1), set())
+        return f"{m.group(1)} ({next(iter(days))})" if len(days) == 1 else m.group(0)
+
+    return _BARE_WEEKDAY.sub(note, sentence)

@@ -314,7 +314,9 @@ _VERB = (
     r"(?:states?|says?|said|mentions?|mentioned|reports?|reported|notes?|noted|confirms?|confirmed|"
     r"indicates?|shows?|explains?|adds?|suggests?)"
 )
-_SAYING = r"(?:(?:this|it)\s*,?\s*(?:by\s+)?(?:stating|saying|noting|adding|reporting|explaining|mentioning)\s+)"
+_SAYING = (  # "… confirm this by mentioning that X", "… confirms it, stating that X"
+    r"(?:(?:this|it)\s*,?\s*(?:by\s+)?(?:stating|saying|noting|adding|reporting|explaining|mentioning)\s+)"
+)
 _META_PREFIX = re.compile(
     # "[1] states that X", "Source [2] says X", "The sources indicate that X", "The sources
     # confirm this by mentioning that X"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rag.dates import annotate_relative_dates, annotate_weekdays, dates_in, resolve_weekday
+from rag.dates import annotate_relative_dates, annotate_weekdays, date_weekdays, dates_in, resolve_weekday
 
 WED = dt.date(2025, 10, 29)
 FRI = dt.date(2025, 10, 24)
@@ -47,3 +47,17 @@ def test_dates_in_places_month_days_in_the_publication_year() -> None:
     assert dates_in("A deal by Jan 15.", dt.date(2025, 12, 20)) == {dt.date(2026, 1, 15)}
     assert dates_in("Talks on Oct. 30.", None) == set()
     assert dates_in("On Feb 30 nothing happened.", published) == set()
+
+
+def test_an_answers_weekday_gets_the_date_its_sources_give_it() -> None:
+    """Read a year later, "on Thursday" says nothing: the answer gets the date the cited
+    passage's own publication date resolves it to, and only one that is unambiguous."""
+    sources = [("China unveiled its plan on Thursday.", dt.date(2025, 10, 24))]
+    assert date_weekdays("The plan was made public on Thursday [1].", sources) == (
+        "The plan was made public on Thursday (Oct 23, 2025) [1]."
+    )
+    dated = "The plan was made public on Thursday, Oct. 23 [1]."
+    assert date_weekdays(dated, sources) == dated
+    assert date_weekdays("They met on Friday [1].", sources) == "They met on Friday [1]."
+    two_thursdays = [*sources, ("Xi will visit on Thursday.", dt.date(2025, 10, 24))]
+    assert date_weekdays("On Thursday it began.", two_thursdays) == "On Thursday it began."
