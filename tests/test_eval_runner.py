@@ -362,7 +362,8 @@ def test_in_process_rows_carry_what_each_stage_saw(data_dir: Path, small_gold: P
                 assert normalise(citation.quote) in normalise("\n".join(row.chunk_texts)), item.id
             if row.answer.abstained:
                 continue
-            assert row.draft and normalise(row.answer.text[:40]) in normalise(row.draft), item.id
+            # The verified text may date a weekday its passage resolves ("Friday (Oct 24, 2025)").
+            assert row.draft and _bare(row.answer.text)[:40] in _bare(row.draft), item.id
     finally:
         pipeline.close()
 
