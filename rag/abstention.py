@@ -13,9 +13,9 @@ the model's own "I don't know" is one signal among checkable ones:
   for "how many", a date for "when", a name for "who"/"where") restates a related fact
   instead of answering → abstain. This is what catches a pushed model's answers to
   questions the articles cannot answer ("How many tonnes…?" → a sentence about soybeans);
-- the model said "I don't know" twice (the pipeline asks once more, pressing for the
-  answer, before this policy sees the draft), and the question's premise was not found
-  false (which the verifier corrects) → abstain. Measured on the gold set's dev split: quoting the best
+- the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
+  once more), and the question's premise was not found false (which the verifier
+  corrects) → abstain. Measured on the gold set's dev split: quoting the best
   sentence instead answered 3 more of 79 answerable questions but also 3 more of 12
   unanswerable ones — a quote of a related sentence is a confident non-answer;
 - the model answered but nothing held up, or what held up lacks the kind asked for: if

@@ -404,9 +404,10 @@ class Pipeline:
     def _draft(
         self, context: Context, backend: Backend, history: list[Turn], deadline: float | None
     ) -> Gen[StreamEvent, None, Draft]:
-        """The LLM's draft, streamed. When its reply is "I don't know" (not streamed: the
-        verified answer says what the reader gets), the model is asked once more, pressed
-        to answer (`insist`); that reply is the draft unless the second ask fails."""
+        """The LLM's draft, streamed. A reply of "I don't know" is not streamed: the
+        verified answer says what the reader gets. With `insist_after_abstain` the model is
+        then asked once more, pressed to answer (`insist`); that reply is the draft unless
+        the second ask fails."""
         generator = self.generator(backend)
         started = time.perf_counter()
         streamed = False
