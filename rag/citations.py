@@ -35,7 +35,7 @@ from rag.dates import (
     annotate_weekdays,
     asks_day_count,
     date_weekdays,
-    dates_in,
+    dates_meant,
     day_count,
 )
 from rag.embedding import Embedder
@@ -178,9 +178,7 @@ class Verifier:
         if unexplained:
             # A number worked out from the sources ("half of 20 per cent", the days
             # between two dates) is supported; a number from nowhere is invented.
-            days: set[dt.date] = set()
-            for p in group:
-                days |= dates_in(annotate_relative_dates(p.text, p.date), p.date)
+            days = {day for p in group for day in dates_meant(p.text, p.date)}
             derived = derived_quantities(seen, days)
             worked_out = {v for v, unit in quantities(claim.text) if (v, unit) in derived}
             if unexplained - worked_out:
@@ -378,26 +376,27 @@ class Verifier:
         passages = {p.n: p for p in context.passages}
         kept = [(date_weekdays(t, [(passages[n].text, passages[n].date) for n in ns]), ns) for t, ns in kept]
         if asks_day_count(context.question):
-            kept = _with_day_count(kept, context)
+            kept = _with_day_count(kept, passages, context.question)
         conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
 
 
-def _with_day_count(kept: list[tuple[str, list[int]]], context: Context) -> list[tuple[str, list[int]]]:
+def _with_day_count(
+    kept: list[tuple[str, list[int]]], passages: dict[int, Passage], question: str
+) -> list[tuple[str, list[int]]]:
     """A day-count question whose verified answer gives the two dates but no count gets
     the count, worked out here and cited to the sentences holding the dates."""
-    passages = {p.n: p for p in context.passages}
-    fallback = next((p.date for p in context.passages if p.date), None)
+    fallback = next((p.date for p in passages.values() if p.date), None)
     days: set[dt.date] = set()
     cited: list[int] = []
     for text, ns in kept:
         published = next((passages[n].date for n in ns if passages[n].date), fallback)
-        found = dates_in(annotate_relative_dates(text, published), published)
+        found = dates_meant(text, published)
         days |= found
         cited.extend(n for n in ns if found and n not in cited)
     if any(unit == "day" for _, unit in quantities(" ".join(t for t, _ in kept))):
         return kept  # the answer counted already (and any number it gave was checked)
-    count = day_count(context.question, days)
+    count = day_count(question, days)
     if count is None:
         return kept
     first, last = sorted(days)

@@ -47,18 +47,23 @@ def _annotator(note: str) -> Callable[[re.Match[str]], str]:
     return lambda m: f"{m.group(0)} ({note})"
 
 
+def _weekday_date(sentence: str, m: re.Match[str], published: dt.date) -> dt.date:
+    """The date of the weekday `m` found in `sentence`. Tense comes from the words just
+    before it, not the whole sentence: "announced on Wednesday that they will meet" has
+    both."""
+    window = sentence[max(0, m.start() - 45) : m.start()]
+    past = _PAST.search(window)
+    future = _FUTURE.search(window)
+    is_future = future is not None and (past is None or future.start() > past.start())
+    return resolve_weekday(m.group(1), published, is_future)
+
+
 def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
     if published is None:
         return sentence
 
     def weekday(m: re.Match[str]) -> str:
-        # Tense from the words just before the weekday, not the whole sentence:
-        # "announced on Wednesday that they will meet" has both.
-        window = sentence[max(0, m.start() - 45) : m.start()]
-        past = _PAST.search(window)
-        future = _FUTURE.search(window)
-        is_future = future is not None and (past is None or future.start() > past.start())
-        return f"{m.group(1)} ({_fmt(resolve_weekday(m.group(1), published, is_future))})"
+        return f"{m.group(1)} ({_fmt(_weekday_date(sentence, m, published))})"
 
     out = _WEEKDAY.sub(weekday, sentence)
     for phrase, days in _RELATIVE.items():
@@ -79,6 +84,17 @@ _ABSOLUTE = re.compile(
 )
 
 
+def _absolute_date(m: re.Match[str], published: dt.date) -> dt.date | None:
+    """The date an `_ABSOLUTE` match names, in the publication's year (a date more than
+    half a year before it is taken as next year's); None for no such day ("Feb 30")."""
+    month_name, day_text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    try:
+        day = dt.date(published.year, _MONTHS.index(month_name[:3].lower()) + 1, int(day_text))
+    except ValueError:
+        return None
+    return day.replace(year=day.year + 1) if (published - day).days > 183 else day
+
+
 def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
     """"Oct. 31" → "Oct. 31 (Friday)", in the publication's year (a date more than half a
     year before it is taken as next year's): for questions that ask for a day of the
@@ -87,15 +103,8 @@ def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
         return sentence
 
     def note(m: re.Match[str]) -> str:
-        month_name, day_text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        month = _MONTHS.index(month_name[:3].lower()) + 1
-        try:
-            day = dt.date(published.year, month, int(day_text))
-        except ValueError:
-            return m.group(0)
-        if (published - day).days > 183:
-            day = day.replace(year=day.year + 1)
-        return f"{m.group(0)} ({day.strftime('%A')})"
+        day = _absolute_date(m, published)
+        return f"{m.group(0)} ({day.strftime('%A')})" if day else m.group(0)
 
     # Only outside parentheses: "(Oct 30, 2025)" is already an annotation.
     pieces = re.split(r"(\([^)]*\))", sentence)
@@ -104,21 +113,17 @@ def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
 
 def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
     """The calendar dates a text names ("Oct. 30", "30 October", and the "(Oct 30, 2025)"
-    annotations), in the publication's year by the rule `annotate_weekdays` uses; none
-    for an undated passage (no year to place them in)."""
+    annotations), placed in a year as `annotate_weekdays` does; none for an undated text
+    (no year to place them in)."""
     if published is None:
         return set()
-    found: set[dt.date] = set()
-    for m in _ABSOLUTE.finditer(text):
-        month_name, day_text = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-        try:
-            day = dt.date(published.year, _MONTHS.index(month_name[:3].lower()) + 1, int(day_text))
-        except ValueError:
-            continue
-        if (published - day).days > 183:
-            day = day.replace(year=day.year + 1)
-        found.add(day)
-    return found
+    return {day for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, published))}
+
+
+def dates_meant(text: str, published: dt.date | None) -> set[dt.date]:
+    """`dates_in`, relative dates included ("on Thursday", "tomorrow"), resolved against
+    the publication date as the prompt shows them."""
+    return dates_in(annotate_relative_dates(text, published), published)
 
 
 _DAY_COUNT = re.compile(
@@ -145,7 +150,6 @@ def day_count(question: str, days: set[dt.date]) -> int | None:
     return gap + 1 if _SPAN.search(question) else gap
 
 
-_RESOLVED = re.compile(rf"\b({_DAY_NAMES}) \(([A-Z][a-z]{{2}} \d{{1,2}}, \d{{4}})\)")
 # Not one already followed by its date: "Thursday (Oct 30, 2025)", "Thursday, Oct. 30".
 _BARE_WEEKDAY = re.compile(rf"\b({_DAY_NAMES})\b(?!\s*\(|,?\s+[A-Z][a-z]{{2,8}}\.?\s+\d)")
 
@@ -155,13 +159,14 @@ def date_weekdays(sentence: str, sources: list[tuple[str, dt.date | None]]) -> s
     its sources give it ("Thursday (Oct 23, 2025)"): read today, a bare weekday says
     nothing. Only when the cited passages resolve that weekday to one date; a weekday
     already followed by a date is left alone."""
-    resolved: dict[str, set[str]] = {}
+    resolved: dict[str, set[dt.date]] = {}
     for text, published in sources:
-        for m in _RESOLVED.finditer(annotate_relative_dates(text, published)):
-            resolved.setdefault(m.group(1), set()).add(m.group(2))
+        if published is not None:
+            for m in _WEEKDAY.finditer(text):
+                resolved.setdefault(m.group(1), set()).add(_weekday_date(text, m, published))
 
     def note(m: re.Match[str]) -> str:
         days = resolved.get(m.group(1), set())
-        return f"{m.group(1)} ({next(iter(days))})" if len(days) == 1 else m.group(0)
+        return f"{m.group(1)} ({_fmt(next(iter(days)))})" if len(days) == 1 else m.group(0)
 
     return _BARE_WEEKDAY.sub(note, sentence)

@@ -489,8 +489,7 @@ class Pipeline:
 
 def _could_be_abstention(text: str) -> bool:
     """Whether a draft so far may still become the model's "I don't know" reply."""
-    so_far = text.strip().lower()
-    return MODEL_ABSTAIN.lower().startswith(so_far) or so_far.startswith(MODEL_ABSTAIN.lower().rstrip("."))
+    return is_model_abstention(text) or MODEL_ABSTAIN.lower().startswith(text.strip().lower())
 
 
 MAX_QUESTION_CHARS = 2000
