@@ -35,8 +35,10 @@ from rag.dates import (
     annotate_weekdays,
     asks_day_count,
     date_weekdays,
+    dated_positions,
     dates_meant,
     day_count,
+    day_count_events,
 )
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
@@ -44,6 +46,7 @@ from rag.text import (
     clean_claim,
     content_terms,
     derived_quantities,
+    lexical_overlap,
     names_in,
     numbers_in,
     parse_markers,
@@ -355,16 +358,94 @@ class Verifier:
         ]
         return Verified(" ".join(written), citations, renumbered, final_conflicts, False, len(kept))
 
+    # --- day counts ---------------------------------------------------------------------
+    def date_events(
+        self, context: Context, sentences: dict[int, list[Span]], sentence_vectors: dict[int, np.ndarray]
+    ) -> list[tuple[str, list[dt.date], int]]:
+        """Each event a day-count question names, with the date(s) its best-matching source
+        sentence gives it and that passage's number; empty unless every event is dated.
+        The small model finds such dates unreliably and counts between them worse, while
+        which sentence dates "his arrival in Malaysia" is a similarity question we answer
+        well: a sentence holding a date and most of the event's words."""
+        events = day_count_events(context.question)
+        if not events:
+            return []
+        # Undated articles' "Oct. 27": in a dated one's year, else in a common year, where
+        # a count is right unless it crosses a Feb. 29 (or a new year: refused below).
+        year_from = next((p.date for p in context.passages if p.date), None)
+        year_known = year_from is not None
+        year_from = year_from or _COMMON_YEAR
+        used = words_in(" ".join(p.text for p in context.passages))
+        out: list[tuple[str, list[dt.date], int]] = []
+        for event, vector in zip(events, self._embedder.embed(events), strict=True):
+            terms = tuple(dict.fromkeys(content_terms(event)))
+            # A name the sources use, missing from a sentence, puts it about something else
+            # ("Xi's state visit to Japan" is not dated by his visit to South Korea); a name
+            # they never use ("the Pacific Rim summit") is the reader's own wording.
+            named = names_in(f"the {event}") & used  # ("the": its first word counts too)
+            best: tuple[float, int, list[dt.date]] | None = None
+            for p in context.passages:
+                for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
+                    annotated, dated = dated_positions(span.text, p.date, year_from)
+                    overlap = lexical_overlap(terms, span.text)
+                    if not dated or overlap == 0 or not _all_named(named, span.text):
+                        continue
+                    score = float(svec @ vector) + 0.35 * overlap
+                    if best is None or score > best[0]:
+                        other = next((e for e in events if e != event), None)
+                        best = (score, p.n, _dates_for(event, other, annotated, dated))
+            if best is None or best[0] < EVENT_MIN_SCORE or not best[2]:
+                return []
+            out.append((event, best[2], best[1]))
+        if len(out) == 2 and out[0][1] == out[1][1]:
+            return []  # both matched one date: one of them matched the wrong sentence
+        spread = max(d for _, ds, _ in out for d in ds) - min(d for _, ds, _ in out for d in ds)
+        if not year_known and spread.days > 183:
+            return []  # Dec. 30 and Jan. 2 in an unknown year: no way to tell their order
+        return out
+
+    def count_days(
+        self, context: Context, sentences: dict[int, list[Span]], sentence_vectors: dict[int, np.ndarray]
+    ) -> list[tuple[str, list[int]]]:
+        """The answer to a day-count question, worked out from the sources: each event's
+        date, cited, then the count ("Trump's arrival in Tokyo: Oct 27 [1]. His meeting
+        with Xi: Oct 30 [2]. From Oct 27 to Oct 30 is 3 days."). Empty unless every event
+        was dated."""
+        dated = self.date_events(context, sentences, sentence_vectors)
+        days = {d for _, ds, _ in dated for d in ds}
+        count = day_count(context.question, days)
+        if count is None:
+            return []
+        known = any(p.date for p in context.passages)
+
+        def when(day: dt.date) -> str:
+            return f"{day:%b} {day.day}, {day.year}" if known else f"{day:%b} {day.day}"
+
+        lines = [
+            (f"{event[0].upper()}{event[1:]}: {' to '.join(when(d) for d in ds)}.", [n])
+            for event, ds, n in dated
+        ]
+        first, last = sorted(days)
+        unit = "day" if count == 1 else "days"
+        span = f"From {first:%b} {first.day} to {last:%b} {last.day}"
+        total = (f"{span} is {count} {unit}.", list(dict.fromkeys(n for *_, n in dated)))
+        return [*lines, total]
+
     # --- all steps ----------------------------------------------------------------------
     def verify(self, draft_text: str, context: Context) -> Verified:
         if not context.passages:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
         premise = false_premise(context.question, context.passages)
-        if abstained and premise is None:
+        counting = bool(day_count_events(context.question))
+        if abstained and premise is None and not counting:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
+        counted = self.count_days(context, sentences, sentence_vectors) if counting else []
+        if counted:
+            # The count worked out from the sources replaces the model's dates and counts.
+            kept = [*counted, *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
         if premise is not None:
             # Correct the question first; drop sentences that repeat its false value.
             wrong = premise.values[0]
@@ -375,10 +456,58 @@ class Verifier:
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)
         passages = {p.n: p for p in context.passages}
         kept = [(date_weekdays(t, [(passages[n].text, passages[n].date) for n in ns]), ns) for t, ns in kept]
-        if asks_day_count(context.question):
+        if asks_day_count(context.question) and not counted:
             kept = _with_day_count(kept, passages, context.question)
         conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
+
+
+EVENT_MIN_SCORE = 0.55
+
+
+def _all_named(names: set[str], text: str) -> bool:
+    """Whether every name is in the text, in any form ("Korea" in "South Korean")."""
+    words = words_in(text)
+    return all(
+        any(w.startswith(name) or (len(w) >= 4 and name.startswith(w)) for w in words) for name in names
+    )
+
+
+def _names_days(text: str, passages: Sequence[Passage]) -> bool:
+    """Whether an answer sentence gives a date or a number of days (the model's own, which
+    a count worked out from the sources replaces)."""
+    published = next((p.date for p in passages if p.date), _COMMON_YEAR)
+    return bool(dates_meant(text, published)) or any(unit == "day" for _, unit in quantities(text))
+
+
+_COMMON_YEAR = dt.date(2001, 1, 1)
+
+
+def _dates_for(
+    event: str, other: str | None, annotated: str, dated: list[tuple[int, dt.date]]
+) -> list[dt.date]:
+    """The date(s) a sentence gives an event. For a question about one event's length, its
+    first and last ("from Oct 31 to Nov 1"). Between two events, the date nearest this
+    event's own words, and only if it is not nearer the other event's: in "the White House
+    announced that they would meet on Oct. 30" the date is the meeting's, not the
+    announcement's."""
+    days = sorted({d for _, d in dated})
+    if other is None:
+        return days
+    words = [(m.start(), set(content_terms(m.group(0)))) for m in re.finditer(r"[\w'’-]+", annotated)]
+    present = set().union(*(terms for _, terms in words))
+    mine, theirs = set(content_terms(event)), set(content_terms(other))
+    # Each event's own words where the sentence has them; the words both share otherwise
+    # ("the White House announcing the meeting" vs "the meeting itself": "meeting" is the
+    # second event's, since "itself" is nowhere).
+    own = (mine - theirs) & present or mine
+    rival = (theirs - mine) & present or theirs
+
+    def distance(at: int, terms: set[str]) -> int:
+        return min((abs(at - spot) for spot, found in words if found & terms), default=len(annotated) + 1)
+
+    at, day = min(dated, key=lambda pd: distance(pd[0], own))
+    return [day] if distance(at, own) <= distance(at, rival) else []
 
 
 def _with_day_count(

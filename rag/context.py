@@ -19,6 +19,7 @@ import numpy as np
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
 from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
+from rag.dates import day_count_events
 from rag.embedding import Embedder
 from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap
 from rag.types import Chunk, Context, Hit, Passage, Span
@@ -36,7 +37,11 @@ _SPLIT_QUESTION = re.compile(
 
 def sub_questions(question: str) -> list[str]:
     """Parts of a compound question ("Who confirmed X, and when did Y?"): each part must
-    find its own evidence, or the model sees half the answer and abstains."""
+    find its own evidence, or the model sees half the answer and abstains. A count of days
+    between two events has one part per event: each is dated by its own sentence."""
+    events = day_count_events(question)
+    if len(events) == 2:
+        return [f"When was {event}?" for event in events]  # "when": sentences with a date score up
     parts = [p.strip(" ?,") for p in _SPLIT_QUESTION.split(question)]
     parts = [p for p in parts if len(p.split()) >= 3]
     return parts if len(parts) > 1 else []
@@ -54,6 +59,11 @@ class ScoredSentence:
     score: float
     vector: np.ndarray
     part_scores: tuple[float, ...] = ()
+
+
+def _repeats(sentence: ScoredSentence, chosen: Iterable[ScoredSentence]) -> bool:
+    """Whether a sentence says what a chosen one already says (near-identical embedding)."""
+    return any(float(sentence.vector @ c.vector) > 0.92 for c in chosen)
 
 
 def _best_for_part(scored: Sequence[ScoredSentence], part: int) -> ScoredSentence:
@@ -133,7 +143,7 @@ class ContextBuilder:
         seeds = [_best_for_part(scored, i) for i in range(n_parts)]
         order = list(dict.fromkeys([*seeds, *scored]))
         for s in order:
-            if any(float(s.vector @ c.vector) > 0.92 for c in chosen.values()):
+            if _repeats(s, chosen.values()):
                 continue  # the same fact from another outlet adds tokens, not evidence
             if len({a for a, _ in chosen}) >= self._settings.context_max_passages and s.article_id not in {
                 a for a, _ in chosen
@@ -170,10 +180,16 @@ class ContextBuilder:
         candidates = [s for s in scored if s.score >= best - RELEVANCE_MARGIN]
         picked = {i for i, s in enumerate(candidates) if (s.article_id, s.start) in chosen}
         added = 0
-        for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked)[:2]:
+        rivals = 0
+        for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked):
             rival = candidates[i]
+            if _repeats(rival, chosen.values()):
+                continue  # a headline and its body sentence are one side, not two
             chosen[(rival.article_id, rival.start)] = rival
             added += count_tokens(rival.text)
+            rivals += 1
+            if rivals == 2:
+                break
         return added
 
     @staticmethod

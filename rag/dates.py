@@ -120,6 +120,25 @@ def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
     return {day for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, published))}
 
 
+def dated_positions(
+    text: str, published: dt.date | None, year_from: dt.date | None = None
+) -> tuple[str, list[tuple[int, dt.date]]]:
+    """The text with its relative dates resolved (as the prompt shows it), and where in
+    that text each date it names sits: which of several dates belongs to which event. An
+    undated article's absolute dates ("on Oct. 27") are placed in `year_from`'s year (a
+    dated article about the same events); its relative ones cannot be resolved."""
+    if published is None:
+        if year_from is None:
+            return text, []
+        return text, [
+            (m.start(), day) for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, year_from))
+        ]
+    annotated = annotate_relative_dates(text, published)
+    return annotated, [
+        (m.start(), day) for m in _ABSOLUTE.finditer(annotated) if (day := _absolute_date(m, published))
+    ]
+
+
 def dates_meant(text: str, published: dt.date | None) -> set[dt.date]:
     """`dates_in`, relative dates included ("on Thursday", "tomorrow"), resolved against
     the publication date as the prompt shows them."""
@@ -132,6 +151,36 @@ _DAY_COUNT = re.compile(
 )
 # "How many days does the summit run?" counts both ends (Oct. 31 to Nov. 1: two days).
 _SPAN = re.compile(r"\b(run|runs|last|lasts|span|spans|take place over|is held over)\b", re.I)
+
+
+_VERB = r"(?:was|were|is|are|does|did|do|will|would|has|had)"
+# The events a day-count question counts between, in the forms readers ask it: "between
+# X and Y", "separate X from Y", "from X, how many days until Y", "how many days after X
+# is Y", "how many days before X is Y"; one event for "how many days does X run".
+_EVENTS = [
+    re.compile(p, re.I)
+    for p in (
+        r"\bbetween (?P<a>.+?) and (?P<b>.+?)[?.]?$",
+        r"\bseparates? (?P<a>.+?) from (?P<b>.+?)[?.]?$",
+        r"\bfrom (?P<a>.+?),? how many (?:\w+ )?days (?:until|till|before|to) (?P<b>.+?)[?.]?$",
+        rf"\bhow many (?:\w+ )?days (?:after|since|following) (?P<a>.+?) {_VERB} (?P<b>.+?)[?.]?$",
+        rf"\bhow many (?:\w+ )?days (?:before|ahead of|prior to|until) (?P<a>.+?) {_VERB} (?P<b>.+?)[?.]?$",
+        rf"\bhow many (?:\w+ )?days {_VERB} (?P<a>.+?) (?:run|last|span)\b",
+    )
+]
+
+
+def day_count_events(question: str) -> list[str]:
+    """The one or two events a day-count question is about ("Trump's arrival in Tokyo",
+    "his meeting with Xi"), so each can be dated from its own source sentence; empty
+    when the question is not in a form we can split."""
+    if not asks_day_count(question):
+        return []
+    for pattern in _EVENTS:
+        m = pattern.search(question.strip())
+        if m:
+            return [e.strip(" ,") for e in m.groupdict().values() if e and e.strip(" ,")]
+    return []
 
 
 def asks_day_count(question: str) -> bool:

@@ -97,7 +97,14 @@ _HOLDS: dict[AnswerKind, re.Pattern[str]] = {
         re.I,
     ),
 }
-_PLACE = re.compile(r"\b(?:in|at|of)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
+# "in Busan", "at the White House", "city of Gyeongju", "aboard Air Force One"; "on" only
+# straight before the name ("on Air Force One", not "on Thursday").
+_PLACE = re.compile(
+    r"\b(?:(?:in|at|of|aboard|inside)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?|on\s+(?:board\s+)?(?:the\s+)?)"
+    r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|"
+    r"July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)"
+    r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
 _NAME = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 
 

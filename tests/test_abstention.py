@@ -61,6 +61,21 @@ def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None
     assert gives_kind("On Thursday, Oct. 30 [1].", "date", "When do they meet?")
 
 
+@pytest.mark.parametrize(
+    ("answer", "gives"),
+    [
+        ("He spoke on Air Force One [1].", True),
+        ("He spoke aboard Air Force One [1].", True),
+        ("They meet in Busan on Thursday [1].", True),
+        ("They meet on Thursday [1].", False),
+        ("They meet in October [1].", False),
+        ("They meet at the summit [1].", False),
+    ],
+)
+def test_a_place_follows_its_preposition_and_is_not_a_date(answer: str, gives: bool) -> None:
+    assert gives_kind(answer, "place", "Where did the president speak to reporters?") is gives
+
+
 def test_a_count_must_count_what_was_asked() -> None:
     question = "How many member economies belong to the forum?"
     assert not gives_kind("The two leaders will meet in Busan [1].", "number", question)

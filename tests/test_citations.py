@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from rag.citations import Verifier, split_claims
+from rag.citations import Verifier, _dates_for, split_claims
 from rag.config import Settings
 from rag.conflicts import find_conflicts
+from rag.dates import dated_positions, day_count_events
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.prompts import ABSTAIN_TEXT
 from rag.text import clean_claim, derived_quantities, parse_markers, quantities, strip_markers
@@ -396,8 +397,9 @@ def test_a_day_count_is_worked_out_from_the_two_dates_the_answer_gives(verifier:
         _passage(2, "b", "Trump and Xi will meet in Busan on Oct. 30.", 0),
         _passage(3, "c", "The APEC summit runs from Oct. 31 to Nov. 1 in Gyeongju.", 0),
     ]
+    # (A question in a form whose two events are not split out: see the next test.)
     gap = Context(
-        question="How many days after his Tokyo arrival does Trump meet Xi?", passages=passages, best_relevance=0.7
+        question="Tokyo arrival and Xi meeting: how many days apart?", passages=passages, best_relevance=0.7
     )
     result = verifier.verify("Trump arrives in Tokyo on Oct. 27 [1]. He meets Xi on Oct. 30 [2].", gap)
     assert result.text.endswith("From Oct 27 to Oct 30 is 3 days [1][2].")
@@ -408,3 +410,74 @@ def test_a_day_count_is_worked_out_from_the_two_dates_the_answer_gives(verifier:
     assert not one_date.empty and "days" not in one_date.text
     counted = verifier.verify("Trump meets Xi 3 days after Tokyo, on Oct. 30 [2], from Oct. 27 [1].", gap)
     assert not counted.empty and "3 days" in counted.text and "From Oct" not in counted.text
+
+
+def test_the_events_of_a_day_count_are_dated_from_their_own_sentences(verifier: Verifier) -> None:
+    """Each event the question names is dated by the source sentence that matches it best;
+    the count replaces whatever dates or count the model gave, or its "I don't know"."""
+    passages = [
+        _passage(1, "a", "Trump travels to Tokyo on Oct. 27 to meet Japan's new prime minister.", 0),
+        _passage(2, "b", "Trump and Xi will meet in Busan on Thursday.", 0),
+        _passage(3, "c", "The APEC summit runs from Oct. 31 to Nov. 1 in Gyeongju.", 0),
+    ]
+    gap = Context(
+        question="How many days after his Tokyo arrival does Trump meet Xi?",
+        passages=passages,
+        best_relevance=0.7,
+    )
+    expected = "His Tokyo arrival: Oct 27, 2025 [1]. Trump meet Xi: Oct 30, 2025 [2]. From Oct 27 to Oct 30 is 3 days [1][2]."
+    assert verifier.verify("They meet on Oct. 31, 4 days later [3].", gap).text == expected
+    assert verifier.verify("I don't know based on the provided sources.", gap).text == expected
+    span = gap.model_copy(update={"question": "How many days does the APEC summit run?"})
+    assert verifier.verify("I don't know.", span).text.endswith("From Oct 31 to Nov 1 is 2 days [1].")
+    # An undated article's dates are placed in a dated one's year, or counted without one.
+    undated = [p.model_copy(update={"date": None}) for p in passages]
+    no_year = gap.model_copy(update={"passages": [undated[0], passages[1], undated[2]]})
+    assert "From Oct 27 to Oct 30 is 3 days" in verifier.verify("I don't know.", no_year).text
+    none_dated = span.model_copy(update={"passages": undated})
+    assert verifier.verify("I don't know.", none_dated).text.startswith(
+        "The APEC summit: Oct 31 to Nov 1 [1]."
+    )
+
+
+def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
+    """ "The White House announced that they would meet on Oct. 30": Oct. 30 is the
+    meeting's date, not the announcement's."""
+    sentence = "The White House announced that Trump and Xi would meet on Oct. 30."
+    annotated, dated = dated_positions(sentence, dt.date(2025, 10, 24))
+    assert _dates_for("the White House announcing the meeting", "the meeting itself", annotated, dated) == []
+    assert _dates_for("the meeting", "the White House announcement", annotated, dated) == [
+        dt.date(2025, 10, 30)
+    ]
+    assert _dates_for(
+        "the summit", None, *dated_positions("It runs Oct. 31 to Nov. 1.", dt.date(2025, 10, 24))
+    ) == [
+        dt.date(2025, 10, 31),
+        dt.date(2025, 11, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "events"),
+    [
+        (
+            "How many days separate Trump's arrival in Tokyo from his meeting with Xi?",
+            ["Trump's arrival in Tokyo", "his meeting with Xi"],
+        ),
+        (
+            "How many days were there between the announcement and the meeting itself?",
+            ["the announcement", "the meeting itself"],
+        ),
+        (
+            "Counting from his arrival in Malaysia, how many days until Trump sits down with Xi?",
+            ["his arrival in Malaysia", "Trump sits down with Xi"],
+        ),
+        ("How many days after the meeting does the truce lapse?", ["the meeting", "the truce lapse"]),
+        ("How many days before the tariff deadline is the meeting?", ["the tariff deadline", "the meeting"]),
+        ("How many days does the summit run?", ["the summit"]),
+        ("Tokyo arrival and Xi meeting: how many days apart?", []),
+        ("Where do they meet?", []),
+    ],
+)
+def test_day_count_events(question: str, events: list[str]) -> None:
+    assert day_count_events(question) == events

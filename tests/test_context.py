@@ -1,0 +1,88 @@
+"""The context stage: which sentences reach the prompt, with the real ONNX embedder."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rag.config import Settings
+from rag.context import ContextBuilder, sub_questions
+from rag.embedding import CachedEmbedder, build_embedder
+from rag.types import Chunk, Hit
+
+
+@pytest.fixture(scope="module")
+def builder() -> ContextBuilder:
+    settings = Settings(llm_backend="extractive")
+    return ContextBuilder(settings, CachedEmbedder(build_embedder(settings)))
+
+
+def _hit(article: str, text: str, rank: int) -> Hit:
+    chunk = Chunk(
+        id=f"{article}-0",
+        article_id=article,
+        index=0,
+        text=text,
+        start=0,
+        end=len(text),
+        title=f"Title {article}",
+        date=dt.date(2025, 10, 24),
+        version="v",
+        n_chunks=1,
+    )
+    return Hit(chunk=chunk, score=1.0 / (1 + rank))
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "Who confirmed the meeting, and when will the leaders meet?",
+            ["Who confirmed the meeting", "when will the leaders meet"],
+        ),
+        # A day count: one part per event, asked as "when" so that dated sentences score up.
+        (
+            "How many days separate the tariff deadline from the leaders' meeting?",
+            ["When was the tariff deadline?", "When was the leaders' meeting?"],
+        ),
+        ("Where will the leaders meet?", []),
+    ],
+)
+def test_sub_questions(question: str, parts: list[str]) -> None:
+    assert sub_questions(question) == parts
+
+
+def test_each_event_of_a_day_count_brings_its_dated_sentence(builder: ContextBuilder) -> None:
+    """Both events must be dated in the prompt, however the pool ranks them for the
+    question as a whole."""
+    hits = [
+        _hit(
+            "a",
+            "The leaders' meeting drew attention from markets. Analysts expect the meeting to be long.",
+            0,
+        ),
+        _hit("b", "The leaders will hold their meeting in Porto on Oct. 30.", 1),
+        _hit("c", "The tariff deadline is set for Nov. 1, the White House said.", 2),
+    ]
+    context = builder.build("How many days separate the tariff deadline from the leaders' meeting?", hits, 64)
+    text = " ".join(p.text for p in context.passages)
+    assert "Oct. 30" in text and "Nov. 1" in text
+
+
+def test_a_rival_that_repeats_a_chosen_sentence_is_not_added_twice(builder: ContextBuilder) -> None:
+    """The other side of a disagreement comes in past the budget, but told twice by one
+    outlet (headline and body) it is one side: the tokens go to evidence, not repeats."""
+    hits = [
+        _hit("a", "The APEC summit takes place in the city of Porto on Oct. 31.", 0),
+        _hit(
+            "b",
+            "The APEC summit takes place in the city of Lisbon. "
+            "The APEC summit takes place in the city of Lisbon, officials said.",
+            1,
+        ),
+    ]
+    context = builder.build("Which city hosts the APEC summit on Oct. 31?", hits, 10)  # room for one sentence
+    sentences = [s.text for p in context.passages for s in p.sentences]
+    assert any("Porto" in s for s in sentences)
+    assert sum("Lisbon" in s for s in sentences) == 1
