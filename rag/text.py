@@ -311,7 +311,9 @@ def strip_markers(text: str) -> str:
 # "the passage [1] and [3]".
 _REF = (
     r"(?:the\s+)?(?:(?:numbered\s+)?(?:sources?|passages?|articles?|quotes?|reports?|statements?)\s*)?"
-    r"\[\d+(?:\s*[,;]\s*\d+)*\](?:\s*,?\s*(?:and|&)?\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
+    # One way to match the space between markers: with "\s*,?\s*(?:and)?\s*" a run of
+    # twenty markers backtracks for minutes.
+    r"\[\d+(?:\s*[,;]\s*\d+)*\](?:\s*(?:,\s*)?(?:(?:and|&)\s*)?\[\d+(?:\s*[,;]\s*\d+)*\])*"
 )
 _WHO = (  # who is said to say it: "[1]", "Sources [1] and [2]", "Both [1] and [2]", "The sources"
     rf"(?:(?:both|all)\s+)?(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+|other\s+)?"

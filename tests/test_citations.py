@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
 
@@ -481,3 +483,21 @@ def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
 )
 def test_day_count_events(question: str, events: list[str]) -> None:
     assert day_count_events(question) == events
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "1. [1] [2][3][4][5] " + " ".join(f"[{i}]" for i in range(6, 40)),  # seen from the 1.5B model
+        "Sources " + " , and ".join(f"[{i}]" for i in range(1, 40)) + " state that",
+        "According to " + " ".join(f"[{i}] ," for i in range(1, 40)),
+    ],
+)
+def test_clean_claim_on_a_run_of_markers_finishes(sentence: str) -> None:
+    """A draft that degenerates into a run of markers must not hang the verifier (a regex
+    that could match the space between markers several ways backtracked for minutes on 23).
+    Not a speed target: a liveness check, in a child process (a regex holds the GIL), with a
+    bound far above the milliseconds it takes."""
+    code = "import sys; from rag.text import clean_claim; print(clean_claim(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", code, sentence], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "[" not in done.stdout
