@@ -98,9 +98,12 @@ _HOLDS: dict[AnswerKind, re.Pattern[str]] = {
     ),
 }
 # "in Busan", "at the White House", "city of Gyeongju", "aboard Air Force One"; "on" only
-# straight before the name ("on Air Force One", not "on Thursday").
+# straight before the name ("on Air Force One", not "on Thursday"); "of" not before "the"
+# ("leaders of Japan", not "the sidelines of the Asia-Pacific Economic Cooperation");
+# "is X" that ends a clause ("the host city is Lisbon.").
 _PLACE = re.compile(
-    r"\b(?:(?:in|at|of|aboard|inside)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?|on\s+(?:board\s+)?(?:the\s+)?)"
+    r"\b(?:(?:in|at|aboard|inside)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?|on\s+(?:board\s+)?(?:the\s+)?|of\s+(?!the\b)|"
+    r"(?:is|was)\s+(?=[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*(?:[.,;]|\[|$)))"
     r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|May|June|"
     r"July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\b)"
     r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"

@@ -70,6 +70,10 @@ def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None
         ("They meet on Thursday [1].", False),
         ("They meet in October [1].", False),
         ("They meet at the summit [1].", False),
+        ("The host city is Lisbon [1].", True),
+        ("The leaders of Portugal and Spain attend [1].", True),
+        ("They meet on the sidelines of the Asia-Pacific Economic Cooperation summit [1].", False),
+        ("The meeting is Thursday [1].", False),
     ],
 )
 def test_a_place_follows_its_preposition_and_is_not_a_date(answer: str, gives: bool) -> None:
