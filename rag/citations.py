@@ -47,6 +47,7 @@ from rag.text import (
     content_terms,
     derived_quantities,
     lexical_overlap,
+    name_among,
     names_in,
     numbers_in,
     parse_markers,
@@ -360,25 +361,25 @@ class Verifier:
 
     # --- day counts ---------------------------------------------------------------------
     def date_events(
-        self, context: Context, sentences: dict[int, list[Span]], sentence_vectors: dict[int, np.ndarray]
+        self,
+        events: list[str],
+        context: Context,
+        sentences: dict[int, list[Span]],
+        sentence_vectors: dict[int, np.ndarray],
     ) -> list[tuple[str, list[dt.date], int]]:
         """Each event a day-count question names, with the date(s) its best-matching source
         sentence gives it and that passage's number; empty unless every event is dated.
         The small model finds such dates unreliably and counts between them worse, while
         which sentence dates "his arrival in Malaysia" is a similarity question we answer
         well: a sentence holding a date and most of the event's words."""
-        events = day_count_events(context.question)
-        if not events:
-            return []
-        # Undated articles' "Oct. 27": in a dated one's year, else in a common year, where
-        # a count is right unless it crosses a Feb. 29 (or a new year: refused below).
-        year_from = next((p.date for p in context.passages if p.date), None)
-        year_known = year_from is not None
-        year_from = year_from or _COMMON_YEAR
+        # Undated articles' "Oct. 27": in a dated one's year, else in a common year.
+        year_known = _first_date(context.passages) is not None
+        year_from = _first_date(context.passages) or _COMMON_YEAR
         used = words_in(" ".join(p.text for p in context.passages))
         out: list[tuple[str, list[dt.date], int]] = []
         for event, vector in zip(events, self._embedder.embed(events), strict=True):
             terms = tuple(dict.fromkeys(content_terms(event)))
+            other = next((e for e in events if e != event), None)
             # A name the sources use, missing from a sentence, puts it about something else
             # ("Xi's state visit to Japan" is not dated by his visit to South Korea); a name
             # they never use ("the Pacific Rim summit") is the reader's own wording.
@@ -388,11 +389,11 @@ class Verifier:
                 for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
                     annotated, dated = dated_positions(span.text, p.date, year_from)
                     overlap = lexical_overlap(terms, span.text)
-                    if not dated or overlap == 0 or not _all_named(named, span.text):
+                    words = words_in(span.text)
+                    if not dated or overlap == 0 or not all(name_among(n, words) for n in named):
                         continue
                     score = float(svec @ vector) + 0.35 * overlap
                     if best is None or score > best[0]:
-                        other = next((e for e in events if e != event), None)
                         best = (score, p.n, _dates_for(event, other, annotated, dated))
             if best is None or best[0] < EVENT_MIN_SCORE or not best[2]:
                 return []
@@ -405,18 +406,22 @@ class Verifier:
         return out
 
     def count_days(
-        self, context: Context, sentences: dict[int, list[Span]], sentence_vectors: dict[int, np.ndarray]
+        self,
+        events: list[str],
+        context: Context,
+        sentences: dict[int, list[Span]],
+        sentence_vectors: dict[int, np.ndarray],
     ) -> list[tuple[str, list[int]]]:
         """The answer to a day-count question, worked out from the sources: each event's
         date, cited, then the count ("Trump's arrival in Tokyo: Oct 27 [1]. His meeting
         with Xi: Oct 30 [2]. From Oct 27 to Oct 30 is 3 days."). Empty unless every event
         was dated."""
-        dated = self.date_events(context, sentences, sentence_vectors)
+        dated = self.date_events(events, context, sentences, sentence_vectors)
         days = {d for _, ds, _ in dated for d in ds}
         count = day_count(context.question, days)
         if count is None:
             return []
-        known = any(p.date for p in context.passages)
+        known = _first_date(context.passages) is not None
 
         def when(day: dt.date) -> str:
             return f"{day:%b} {day.day}, {day.year}" if known else f"{day:%b} {day.day}"
@@ -437,12 +442,12 @@ class Verifier:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
         premise = false_premise(context.question, context.passages)
-        counting = bool(day_count_events(context.question))
-        if abstained and premise is None and not counting:
+        events = day_count_events(context.question)
+        if abstained and premise is None and not events:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
-        counted = self.count_days(context, sentences, sentence_vectors) if counting else []
+        counted = self.count_days(events, context, sentences, sentence_vectors) if events else []
         if counted:
             # The count worked out from the sources replaces the model's dates and counts.
             kept = [*counted, *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
@@ -473,18 +478,15 @@ EVENT_MIN_SCORE = 0.55
 _COMMON_YEAR = dt.date(2001, 1, 1)
 
 
-def _all_named(names: set[str], text: str) -> bool:
-    """Whether every name is in the text, in any form ("Korea" in "South Korean")."""
-    words = words_in(text)
-    return all(
-        any(w.startswith(name) or (len(w) >= 4 and name.startswith(w)) for w in words) for name in names
-    )
+def _first_date(passages: Iterable[Passage]) -> dt.date | None:
+    """A dated passage's date: the year an undated one's "Oct. 27" is placed in."""
+    return next((p.date for p in passages if p.date), None)
 
 
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:
     """Whether an answer sentence gives a date or a number of days (the model's own, which
     a count worked out from the sources replaces)."""
-    published = next((p.date for p in passages if p.date), _COMMON_YEAR)
+    published = _first_date(passages) or _COMMON_YEAR
     return bool(dates_meant(text, published)) or any(unit == "day" for _, unit in quantities(text))
 
 
@@ -520,7 +522,7 @@ def _with_day_count(
 ) -> list[tuple[str, list[int]]]:
     """A day-count question whose verified answer gives the two dates but no count gets
     the count, worked out here and cited to the sentences holding the dates."""
-    fallback = next((p.date for p in passages.values() if p.date), None)
+    fallback = _first_date(passages.values())
     days: set[dt.date] = set()
     cited: list[int] = []
     for text, ns in kept:

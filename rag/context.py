@@ -179,18 +179,16 @@ class ContextBuilder:
         best = scored[0].score
         candidates = [s for s in scored if s.score >= best - RELEVANCE_MARGIN]
         picked = {i for i, s in enumerate(candidates) if (s.article_id, s.start) in chosen}
-        added = 0
-        rivals = 0
+        added: list[ScoredSentence] = []
         for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked):
             rival = candidates[i]
             if _repeats(rival, chosen.values()):
                 continue  # a headline and its body sentence are one side, not two
             chosen[(rival.article_id, rival.start)] = rival
-            added += count_tokens(rival.text)
-            rivals += 1
-            if rivals == 2:
+            added.append(rival)
+            if len(added) == 2:
                 break
-        return added
+        return sum(count_tokens(r.text) for r in added)
 
     @staticmethod
     def rerank(hits: Sequence[Hit], scored: Sequence[ScoredSentence], k: int) -> list[Hit]:

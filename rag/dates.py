@@ -117,7 +117,12 @@ def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
     (no year to place them in)."""
     if published is None:
         return set()
-    return {day for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, published))}
+    return {day for _, day in _absolute_dates(text, published)}
+
+
+def _absolute_dates(text: str, year_from: dt.date) -> list[tuple[int, dt.date]]:
+    """Where each month-day in `text` sits, and its date in `year_from`'s year."""
+    return [(m.start(), day) for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, year_from))]
 
 
 def dated_positions(
@@ -128,15 +133,9 @@ def dated_positions(
     undated article's absolute dates ("on Oct. 27") are placed in `year_from`'s year (a
     dated article about the same events); its relative ones cannot be resolved."""
     if published is None:
-        if year_from is None:
-            return text, []
-        return text, [
-            (m.start(), day) for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, year_from))
-        ]
+        return text, _absolute_dates(text, year_from) if year_from else []
     annotated = annotate_relative_dates(text, published)
-    return annotated, [
-        (m.start(), day) for m in _ABSOLUTE.finditer(annotated) if (day := _absolute_date(m, published))
-    ]
+    return annotated, _absolute_dates(annotated, published)
 
 
 def dates_meant(text: str, published: dt.date | None) -> set[dt.date]:

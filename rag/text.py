@@ -131,8 +131,7 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
     asked = words_in(question)
 
     def new(word: str) -> bool:  # "Serbia" is not new to a question about a "Serbian" city
-        key = name_key(word)
-        return not any(a.startswith(key) or (len(a) >= 4 and key.startswith(a)) for a in asked)
+        return not name_among(name_key(word), asked)
 
     if kind == "place":
         return any(new(m.group(1).split()[-1]) for m in _PLACE.finditer(text))
@@ -283,6 +282,12 @@ def names_in(text: str) -> set[str]:
     """Capitalised words of one sentence, lower-cased without possessive or dots
     ("China's" → "china", "U.S." → "us"), except its first word (capitalised anyway)."""
     return {name_key(m.group(0)) for m in _NAME_WORD.finditer(text) if text[: m.start()].strip(" \"“‘'(")}
+
+
+def name_among(key: str, words: set[str]) -> bool:
+    """Whether a name (its `name_key`) is among the words in any form: "serbia" in
+    "serbian", "korean" in "korea"."""
+    return any(w.startswith(key) or (len(w) >= 4 and key.startswith(w)) for w in words)
 
 
 def words_in(text: str) -> set[str]:
