@@ -202,7 +202,7 @@ class Verifier:
         # repeated by the answer without a source stating them.
         exempt = numbers_in(context.question)
         # A name must be one the sources use somewhere (or the question does): the cited
-        # passage may call him "Xi" where another calls him "Xi Jinping".
+        # passage may call her "Costa" where another calls her "Ana Costa".
         exempt_names = words_in(" ".join([context.question, *(p.text for p in context.passages)]))
         question_terms = set(content_terms(context.question))
         checks: list[ClaimCheck] = []
@@ -370,7 +370,7 @@ class Verifier:
         """Each event a day-count question names, with the date(s) its best-matching source
         sentence gives it and that passage's number; empty unless every event is dated.
         The small model finds such dates unreliably and counts between them worse, while
-        which sentence dates "his arrival in Malaysia" is a similarity question we answer
+        which sentence dates "her arrival in Lisbon" is a similarity question we answer
         well: a sentence holding a date and most of the event's words."""
         # Undated articles' "Oct. 27": in a dated one's year, else in a common year.
         year_known = _first_date(context.passages) is not None
@@ -381,8 +381,8 @@ class Verifier:
             terms = tuple(dict.fromkeys(content_terms(event)))
             other = next((e for e in events if e != event), None)
             # A name the sources use, missing from a sentence, puts it about something else
-            # ("Xi's state visit to Japan" is not dated by his visit to South Korea); a name
-            # they never use ("the Pacific Rim summit") is the reader's own wording.
+            # ("the minister's visit to Spain" is not dated by her visit to Portugal); a name
+            # they never use ("the Iberian summit") is the reader's own wording.
             named = names_in(f"the {event}") & used  # ("the": its first word counts too)
             best: tuple[float, int, list[dt.date]] | None = None
             for p in context.passages:
@@ -413,9 +413,9 @@ class Verifier:
         sentence_vectors: dict[int, np.ndarray],
     ) -> list[tuple[str, list[int]]]:
         """The answer to a day-count question, worked out from the sources: each event's
-        date, cited, then the count ("Trump's arrival in Tokyo: Oct 27 [1]. His meeting
-        with Xi: Oct 30 [2]. From Oct 27 to Oct 30 is 3 days."). Empty unless every event
-        was dated."""
+        date, cited, then the count ("The minister's arrival in Lisbon: Oct 27 [1]. Her
+        meeting with the mayor: Oct 30 [2]. From Oct 27 to Oct 30 is 3 days."). Empty
+        unless every event was dated."""
         dated = self.date_events(events, context, sentences, sentence_vectors)
         days = {d for _, ds, _ in dated for d in ds}
         count = day_count(context.question, days)
@@ -470,8 +470,8 @@ class Verifier:
 # An event's best dated sentence must score this (cosine + 0.35 × word overlap). On the gold
 # set's dev contexts the sentences that really dated an event scored 0.61–1.06, and the best
 # wrong ones 0.35–0.45. It keeps out weak matches only: an event the question gets wrong
-# ("Trump's visit to Beijing") can match a dated sentence well ("Beijing: China on Friday
-# confirmed that Xi will visit …"), and is then dated by it.
+# ("the minister's visit to Madrid") can match a dated sentence well ("Madrid: Spain on
+# Friday confirmed that the minister will visit Lisbon …"), and is then dated by it.
 EVENT_MIN_SCORE = 0.55
 # Where no passage is dated, "Oct. 27" is placed in a common year: a day count is then right
 # unless it crosses a Feb. 29 (a count across a new year is refused).

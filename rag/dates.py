@@ -170,9 +170,9 @@ _EVENTS = [
 
 
 def day_count_events(question: str) -> list[str]:
-    """The one or two events a day-count question is about ("Trump's arrival in Tokyo",
-    "his meeting with Xi"), so each can be dated from its own source sentence; empty
-    when the question is not in a form we can split."""
+    """The one or two events a day-count question is about ("the minister's arrival in
+    Lisbon", "her meeting with the mayor"), so each can be dated from its own source
+    sentence; empty when the question is not in a form we can split."""
     if not asks_day_count(question):
         return []
     for pattern in _EVENTS:

@@ -97,10 +97,10 @@ _HOLDS: dict[AnswerKind, re.Pattern[str]] = {
         re.I,
     ),
 }
-# "in Busan", "at the White House", "city of Gyeongju", "aboard Air Force One"; "on" only
-# straight before the name ("on Air Force One", not "on Thursday"); "of" not before "the"
-# ("leaders of Japan", not "the sidelines of the Asia-Pacific Economic Cooperation");
-# "is X" that ends a clause ("the host city is Lisbon.").
+# "in Porto", "at the Town Hall", "city of Lisbon", "aboard the Royal Yacht"; "on" only
+# straight before the name ("on Board Ship", not "on Thursday"); "of" not before "the"
+# ("leaders of Spain", not "the sidelines of the European Council summit"); "is X" that
+# ends a clause ("the host city is Lisbon.").
 _PLACE = re.compile(
     r"\b(?:(?:in|at|aboard|inside)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}?|on\s+(?:board\s+)?(?:the\s+)?|of\s+(?!the\b)|"
     r"(?:is|was)\s+(?=[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*(?:[.,;]|\[|$)))"
@@ -377,7 +377,7 @@ _META_SENTENCE = re.compile(
 def clean_claim(sentence: str) -> str:
     """One answer sentence as a reader should see it: markers out, and the phrases that
     only pointed at a marker ("According to [1], …", "[2] states that …", "…, as stated in
-    [3]") out with them, so nothing is left dangling ("In, Trump said …"). A sentence that
+    [3]") out with them, so nothing is left dangling ("In, the minister said …"). A sentence that
     only talks about the sources ("This can be inferred from …") becomes empty."""
     text = sentence.strip()
     if _META_SENTENCE.match(text):
