@@ -39,6 +39,7 @@ from rag.dates import (
     dates_meant,
     day_count,
     day_count_events,
+    point_dates,
 )
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
@@ -388,6 +389,8 @@ class Verifier:
             for p in context.passages:
                 for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
                     annotated, dated = dated_positions(span.text, p.date, year_from)
+                    if other is not None:
+                        dated = point_dates(event, annotated, dated)
                     overlap = lexical_overlap(terms, span.text)
                     words = words_in(span.text)
                     if not dated or overlap == 0 or not all(name_among(n, words) for n in named):

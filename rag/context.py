@@ -10,6 +10,7 @@ article into a single passage.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import numpy as np
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
 from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
-from rag.dates import day_count_events
+from rag.dates import dated_positions, day_count_events
 from rag.embedding import Embedder
 from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap
 from rag.types import Chunk, Context, Hit, Passage, Span
@@ -28,6 +29,7 @@ _ANAPHORA = re.compile(
     r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
     r"The (official|president|minister|spokesperson|two))\b"
 )
+_ANY_YEAR = dt.date(2000, 1, 1)
 _SPLIT_QUESTION = re.compile(
     r",?\s+(?:and|but)\s+(?=(?:(?:on|in|at|by|for|from|to|since|until)\s+)?"
     r"(?:what|when|where|who|whom|which|how|why|is|are|did|does|was|were)\b)",
@@ -66,8 +68,22 @@ def _repeats(sentence: ScoredSentence, chosen: Iterable[ScoredSentence]) -> bool
     return any(float(sentence.vector @ c.vector) > 0.92 for c in chosen)
 
 
-def _best_for_part(scored: Sequence[ScoredSentence], part: int) -> ScoredSentence:
-    return max(scored, key=lambda s: s.part_scores[part])
+def _has_date(sentence: ScoredSentence) -> bool:
+    # Any year serves: only whether the sentence names a day matters here.
+    return bool(dated_positions(sentence.text, sentence.chunk.date, _ANY_YEAR)[1])
+
+
+def _seeds(scored: Sequence[ScoredSentence], dated: bool) -> list[ScoredSentence]:
+    """Each part's best sentence, a different one per part: when one sentence scores best
+    for both events of a day count (it names the first and mentions the second), the second
+    event still needs a sentence of its own. A day count's parts take only sentences that
+    name a day, since an event can only be dated by one."""
+    seeds: list[ScoredSentence] = []
+    for part in range(len(scored[0].part_scores)):
+        ranked = sorted(scored, key=lambda s: s.part_scores[part], reverse=True)
+        fitting = [s for s in ranked if s not in seeds and (not dated or _has_date(s))]
+        seeds.append((fitting or ranked)[0])
+    return list(dict.fromkeys(seeds))
 
 
 class ContextBuilder:
@@ -139,8 +155,7 @@ class ContextBuilder:
         used = 0
         best = scored[0].score
         # Each part of a compound question gets its best sentence first.
-        n_parts = len(scored[0].part_scores)
-        seeds = [_best_for_part(scored, i) for i in range(n_parts)]
+        seeds = _seeds(scored, dated=len(day_count_events(question)) == 2)
         order = list(dict.fromkeys([*seeds, *scored]))
         for s in order:
             if _repeats(s, chosen.values()):

@@ -125,6 +125,28 @@ def _absolute_dates(text: str, year_from: dt.date) -> list[tuple[int, dt.date]]:
     return [(m.start(), day) for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, year_from))]
 
 
+_RANGE_JOIN = re.compile(r"(?:,?\s*\d{4}\)?)?\s*(?:to|through|until|till|and|-|–|—)\s*", re.I)
+_OPENS = re.compile(r"\b(open\w*|start\w*|begin\w*|kick\w*|first day|launch\w*)\b", re.I)
+_CLOSES = re.compile(r"\b(clos\w*|end|ends|ending|conclu\w*|last day|finish\w*|wrap\w*)\b", re.I)
+
+
+def point_dates(event: str, text: str, dated: list[tuple[int, dt.date]]) -> list[tuple[int, dt.date]]:
+    """The dates of `dated` that can date a single moment such as "the meeting". The ends
+    of a range ("the forum, from Oct 31 to Nov 1") belong to something that lasts: its
+    first day dates only an event that names an opening or start, its last only one that
+    names a close or end, and neither dates anything else: "they meet alongside the forum,
+    held from Oct 31 to Nov 1" does not date the meeting."""
+    starts: set[int] = set()
+    ends: set[int] = set()
+    for (at, day), (next_at, next_day) in zip(dated, dated[1:], strict=False):
+        m = _ABSOLUTE.match(text, at)
+        if m and day < next_day and _RANGE_JOIN.fullmatch(text, m.end(), next_at):
+            starts.add(at)
+            ends.add(next_at)
+    dropped = (set() if _OPENS.search(event) else starts) | (set() if _CLOSES.search(event) else ends)
+    return [(at, day) for at, day in dated if at not in dropped]
+
+
 def dated_positions(
     text: str, published: dt.date | None, year_from: dt.date | None = None
 ) -> tuple[str, list[tuple[int, dt.date]]]:

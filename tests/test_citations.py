@@ -442,6 +442,31 @@ def test_the_events_of_a_day_count_are_dated_from_their_own_sentences(verifier: 
     )
 
 
+def test_a_meeting_is_not_dated_by_the_days_of_the_forum_it_sits_beside(verifier: Verifier) -> None:
+    """The sentence that matches "the two ministers scheduled to meet" best may give only
+    the days of the forum they meet beside: that range dates the forum, so the meeting
+    takes its date from the sentence that gives it one."""
+    passages = [
+        _passage(1, "a", "Lisbon on Friday confirmed the minister's trip to Portugal.", 0),
+        _passage(
+            2,
+            "b",
+            "The spokesperson confirmed the two ministers are scheduled to meet beside the forum, "
+            "scheduled from Oct. 31 to Nov. 1 in Porto.",
+            0,
+        ),
+        _passage(3, "c", "Earlier, officials had announced that the ministers would meet on Oct. 30.", 0),
+    ]
+    context = Context(
+        question="How many days after Lisbon confirmed the minister's trip were the two ministers scheduled to meet?",
+        passages=passages,
+        best_relevance=0.7,
+    )
+    verified = verifier.verify("I don't know.", context)
+    assert verified.text.endswith("From Oct 24 to Oct 30 is 6 days [1][2]."), verified.text
+    assert [c.article_id for c in verified.citations] == ["a", "c"]  # numbered as cited
+
+
 def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
     """ "The White House announced that they would meet on Oct. 30": Oct. 30 is the
     meeting's date, not the announcement's."""

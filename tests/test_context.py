@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from rag.chunking import count_tokens
 from rag.config import Settings
 from rag.context import ContextBuilder, sub_questions
 from rag.embedding import CachedEmbedder, build_embedder
@@ -86,3 +87,24 @@ def test_a_rival_that_repeats_a_chosen_sentence_is_not_added_twice(builder: Cont
     sentences = [s.text for p in context.passages for s in p.sentences]
     assert any("Porto" in s for s in sentences)
     assert sum("Lisbon" in s for s in sentences) == 1
+
+
+def test_a_day_count_seeds_a_different_dated_sentence_for_each_event(builder: ContextBuilder) -> None:
+    """Each event gets a sentence of its own, and one that names a day: the sentence that
+    matches "when is she meeting the mayor" best names none, and with it in the prompt
+    instead the meeting cannot be dated."""
+    hits = [
+        _hit(
+            "a",
+            "Officials on Friday confirmed the envoy's trip to Porto, during which she is expected to meet "
+            "the mayor to discuss the harbour, the fishing quotas and the new bridge.",
+            0,
+        ),
+        _hit("b", "When she is meeting the mayor, the envoy will raise the harbour.", 1),
+        _hit("c", "The council set Oct. 30 for talks with him.", 5),
+    ]
+    question = "How many days after officials confirmed the envoy's trip is she meeting the mayor?"
+    first = builder.build(question, hits, 64).passages[0].text
+    context = builder.build(question, hits, count_tokens(first) + 14)
+    text = " ".join(p.text for p in context.passages)
+    assert "Friday" in text and "Oct. 30" in text

@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rag.dates import annotate_relative_dates, annotate_weekdays, date_weekdays, dates_in, resolve_weekday
+from rag.dates import (
+    annotate_relative_dates,
+    annotate_weekdays,
+    date_weekdays,
+    dated_positions,
+    dates_in,
+    point_dates,
+    resolve_weekday,
+)
 
 WED = dt.date(2025, 10, 29)
 FRI = dt.date(2025, 10, 24)
@@ -61,3 +69,25 @@ def test_an_answers_weekday_gets_the_date_its_sources_give_it() -> None:
     assert date_weekdays("They met on Friday [1].", sources) == "They met on Friday [1]."
     two_thursdays = [*sources, ("Xi will visit on Thursday.", dt.date(2025, 10, 24))]
     assert date_weekdays("On Thursday it began.", two_thursdays) == "On Thursday it began."
+
+
+def test_the_ends_of_a_range_date_only_an_opening_or_a_close() -> None:
+    """"The forum, held from Oct 31 to Nov 1" dates the forum's first and last days, not a
+    meeting held alongside it; a date of its own in the same sentence still dates it."""
+    sentence = "They meet on Oct. 30, alongside the forum held from Oct. 31 to Nov. 1."
+    text, dated = dated_positions(sentence, dt.date(2025, 10, 24))
+    assert [d for _, d in point_dates("the meeting", text, dated)] == [dt.date(2025, 10, 30)]
+    assert [d for _, d in point_dates("the forum's opening", text, dated)] == [
+        dt.date(2025, 10, 30),
+        dt.date(2025, 10, 31),
+    ]
+    assert [d for _, d in point_dates("the end of the forum", text, dated)] == [
+        dt.date(2025, 10, 30),
+        dt.date(2025, 11, 1),
+    ]
+    # An annotated weekday ("Friday (Oct 31, 2025) to …") is a range end too.
+    text, dated = dated_positions("It runs Friday to Nov. 2.", dt.date(2025, 10, 27))
+    assert len(dated) == 2 and point_dates("the talks", text, dated) == []
+    # Two dates that are not a range both stay.
+    text, dated = dated_positions("Set on Oct. 1, it lapses on Nov. 10.", dt.date(2025, 10, 24))
+    assert len(point_dates("the truce", text, dated)) == 2
