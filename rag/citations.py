@@ -251,11 +251,25 @@ class Verifier:
                 continue
             ns, score, action = chosen
             if len(ns) > 1:
-                # Keep only the sources that add something to the claim.
-                ns = [n for n in ns if support([n]) >= 0.2] or ns
+                ns = self._sources_of(ns, support)
             checks.append(ClaimCheck(text=claim.text, cited=ns, support=score, supported=True, action=action))
             kept.append((claim.text, ns))
         return checks, _dedupe(kept)
+
+    @staticmethod
+    def _sources_of(ns: list[int], support: Callable[[Sequence[int]], float]) -> list[int]:
+        """The passages a claim cited that are its sources: one that shares only a few of its
+        words (below 0.2 alone), or one that supports it well below the best (by more than
+        `CITATION_MARGIN`) and whose words the others already hold (the claim is supported as
+        well without it), is dropped. The model cites [1][2][3] for a sentence [1] alone says."""
+        alone = {n: support([n]) for n in ns}
+        kept = [n for n in ns if alone[n] >= 0.2] or list(ns)
+        top = max(alone[n] for n in kept)
+        for n in sorted(kept, key=lambda n: alone[n]):
+            rest = [m for m in kept if m != n]
+            if rest and alone[n] < top - CITATION_MARGIN and support(rest) >= support(kept) - 0.01:
+                kept = rest
+        return kept
 
     def _best_citation(
         self,
@@ -476,6 +490,10 @@ class Verifier:
 # ("the minister's visit to Madrid") can match a dated sentence well ("Madrid: Spain on
 # Friday confirmed that the minister will visit Lisbon …"), and is then dated by it.
 EVENT_MIN_SCORE = 0.55
+# A cited passage supporting a claim this far below the best one is dropped when the others
+# support the claim as well without it. Replaying the dev split's local drafts: citation
+# precision 0.831 -> 0.846, no answer changed (0.2 gave the same).
+CITATION_MARGIN = 0.1
 # Where no passage is dated, "Oct. 27" is placed in a common year: a day count is then right
 # unless it crosses a Feb. 29 (a count across a new year is refused).
 _COMMON_YEAR = dt.date(2001, 1, 1)

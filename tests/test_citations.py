@@ -276,6 +276,19 @@ def test_a_sentence_joining_two_facts_is_supported_clause_by_clause(
     assert verifier._by_clauses(invented[0], passages, set(), set(), vectors) is None
 
 
+def test_a_claim_keeps_only_the_passages_it_comes_from(verifier: Verifier, context: Context) -> None:
+    """"[1][2][3]" on a sentence [1] alone says: the passages that merely share a topic are
+    not its sources. A sentence that joins two passages' facts keeps both."""
+    one_source = verifier.verify("Trump will meet Xi Jinping in South Korea on October 30 [1][2][3].", context)
+    assert one_source.text == "Trump will meet Xi Jinping in South Korea on October 30 [1]."
+    joined = verifier.verify(
+        "Trump will meet Xi Jinping in South Korea on October 30, and the leaders last met in person "
+        "in 2019 [1][4].",
+        context,
+    )
+    assert joined.text.endswith("[1][2].") and [c.article_id for c in joined.citations] == ["a", "d"]
+
+
 def test_conflicts_only_about_what_the_question_asks() -> None:
     venues = [
         _scored(1, "x", "The two leaders will meet on the sidelines of the APEC summit in Busan.", 1.0),
