@@ -54,6 +54,7 @@ from rag.text import (
     parse_markers,
     quantities,
     strip_markers,
+    without_dateline,
     words_in,
 )
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
@@ -406,7 +407,7 @@ class Verifier:
                     if other is not None:
                         dated = point_dates(event, annotated, dated)
                     overlap = lexical_overlap(terms, span.text)
-                    words = words_in(span.text)
+                    words = words_in(without_dateline(span.text))
                     if not dated or overlap == 0 or not all(name_among(n, words) for n in named):
                         continue
                     score = float(svec @ vector) + 0.35 * overlap

@@ -114,6 +114,16 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 _LEAD_CLAUSE = re.compile(r"^\s*when\s+(?:asked|questioned|pressed|speaking)\b[^?]*?,\s*", re.I)
 
 
+_DATELINE = re.compile(r"^[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+){0,2}(?: \([^)]{1,40}\))?\s*(?::|—|–)\s+(?=\S)")
+
+
+def without_dateline(sentence: str) -> str:
+    """An article's first sentence without its dateline ("Lisbon: Portugal on Friday
+    confirmed …", "MADRID (Reuters) — …"): the dateline says where it was filed, not what
+    happened there, so "her visit to Lisbon" is not the visit that sentence reports."""
+    return _DATELINE.sub("", sentence, count=1)
+
+
 def answer_kind(question: str) -> AnswerKind | None:
     """The kind of thing a question asks for, when its wording says so plainly ("When
     asked about X, what did he say?" asks for no date)."""

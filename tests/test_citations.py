@@ -14,7 +14,14 @@ from rag.conflicts import find_conflicts
 from rag.dates import dated_positions, day_count_events
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.prompts import ABSTAIN_TEXT
-from rag.text import clean_claim, derived_quantities, parse_markers, quantities, strip_markers
+from rag.text import (
+    clean_claim,
+    derived_quantities,
+    parse_markers,
+    quantities,
+    strip_markers,
+    without_dateline,
+)
 from rag.types import Context, Passage, Span
 
 
@@ -478,6 +485,24 @@ def test_a_meeting_is_not_dated_by_the_days_of_the_forum_it_sits_beside(verifier
     verified = verifier.verify("I don't know.", context)
     assert verified.text.endswith("From Oct 24 to Oct 30 is 6 days [1][2]."), verified.text
     assert [c.article_id for c in verified.citations] == ["a", "c"]  # numbered as cited
+
+
+def test_an_event_is_not_dated_by_a_datelines_place(verifier: Verifier) -> None:
+    """"Madrid: Spain on Friday confirmed the minister's visit to Lisbon" was filed in Madrid;
+    it dates no visit to Madrid, so a question that assumes one gets no count."""
+    passages = [
+        _passage(1, "a", "Madrid: Spain on Friday confirmed that the minister will visit Lisbon for the summit.", 0),
+        _passage(2, "b", "The summit in Lisbon opens on Oct. 31.", 0),
+    ]
+    context = Context(
+        question="How many days after the minister's visit to Madrid does the summit open?",
+        passages=passages,
+        best_relevance=0.7,
+    )
+    assert "days" not in verifier.verify("I don't know.", context).text
+    assert without_dateline("MADRID (Reuters) — Spain confirmed it.") == "Spain confirmed it."
+    assert without_dateline("Spain: a profile.") == "a profile."  # a heading-like lead is one too
+    assert without_dateline("Spain confirmed it on Friday.") == "Spain confirmed it on Friday."
 
 
 def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
