@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 
 from rag.chunking import sentence_spans
-from rag.conflicts import false_premise, find_conflicts
+from rag.conflicts import false_premise, find_conflicts, percentage
 from rag.dates import (
     annotate_relative_dates,
     annotate_weekdays,
@@ -43,6 +43,7 @@ from rag.dates import (
 )
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
+from rag.rates import RateChange, RateQuestion, rate_change, rate_question
 from rag.text import (
     clean_claim,
     content_terms,
@@ -454,6 +455,51 @@ class Verifier:
         total = (f"{span} is {count} {unit}.", list(dict.fromkeys(n for *_, n in dated)))
         return [*lines, total]
 
+    # --- rate changes -------------------------------------------------------------------
+    def work_out_rate(
+        self,
+        asked: RateQuestion,
+        context: Context,
+        sentences: dict[int, list[Span]],
+        sentence_vectors: dict[int, np.ndarray],
+    ) -> list[tuple[str, list[int]]]:
+        """The answer to "If the 20 per cent levy were halved, what would it be?", worked
+        out from the sentence that gives the rate the question is about (one rate in it;
+        cosine + 0.35 × word overlap with the question at least `EVENT_MIN_SCORE`). Empty
+        when no sentence does, or when the question says a source reported a change that
+        source's sentence does not ("the paper said it would be doubled" where it says "by
+        half"): that premise is for the answer to correct, not to compute on. A question
+        that only supposes a change ("If it were cut by 5 points") gets it worked out."""
+        terms = tuple(dict.fromkeys(content_terms(context.question)))
+        (question_vector,) = self._embedder.embed([context.question])
+        best: tuple[float, int, str, float, RateChange | None] | None = None
+        for p in context.passages:
+            for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
+                rates = percentage(span.text)
+                if len(set(rates.values())) != 1:
+                    continue
+                score = float(svec @ question_vector) + 0.35 * lexical_overlap(terms, span.text)
+                if best is None or score > best[0]:
+                    written, value = next(iter(rates.items()))
+                    best = (score, p.n, written, float(value), rate_change(span.text))
+        if best is None or best[0] < EVENT_MIN_SCORE:
+            return []
+        _, n, written, rate, reported = best
+        change = asked.change or reported
+        contradicted = asked.change and reported and reported.label != asked.change.label
+        if change is None or (asked.attributed and contradicted):
+            return []
+        new = change.apply(rate)
+        diff = new - rate
+        unit = "%" if "%" in written else " " + re.sub(r"^[\d.]+\s*", "", written)
+        points = f"{_number(abs(diff))} percentage points {'lower' if diff < 0 else 'higher'}"
+        result = (
+            f"{change.label.capitalize()}, that is {points}: {_number(new)}{unit}."
+            if asked.asks_change
+            else f"{change.label.capitalize()}, that is {_number(new)}{unit}, {points}."
+        )
+        return [(f"The rate the sources give is {written}.", [n]), (result, [n])]
+
     # --- all steps ----------------------------------------------------------------------
     def verify(self, draft_text: str, context: Context) -> Verified:
         if not context.passages:
@@ -461,7 +507,8 @@ class Verifier:
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
         premise = false_premise(context.question, context.passages)
         events = day_count_events(context.question)
-        if abstained and premise is None and not events:
+        rate_asked = rate_question(context.question)
+        if abstained and premise is None and not events and rate_asked is None:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
@@ -469,6 +516,12 @@ class Verifier:
         if counted:
             # The count worked out from the sources replaces the model's dates and counts.
             kept = [*counted, *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
+        worked_out = (
+            self.work_out_rate(rate_asked, context, sentences, sentence_vectors) if rate_asked else []
+        )
+        if worked_out:
+            # The rate worked out from the sources replaces the model's own percentages.
+            kept = [*worked_out, *((t, ns) for t, ns in kept if not _names_rate(t))]
         if premise is not None:
             # Correct the question first; drop sentences that repeat its false value.
             wrong = premise.values[0]
@@ -503,6 +556,16 @@ _COMMON_YEAR = dt.date(2001, 1, 1)
 def _first_date(passages: Iterable[Passage]) -> dt.date | None:
     """A dated passage's date: the year an undated one's "Oct. 27" is placed in."""
     return next((p.date for p in passages if p.date), None)
+
+
+def _names_rate(text: str) -> bool:
+    """Whether an answer sentence gives a rate or a change in one (the model's own, which
+    a rate worked out from the sources replaces)."""
+    return any(unit == "percent" for _, unit in quantities(text))
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:

@@ -505,6 +505,35 @@ def test_an_event_is_not_dated_by_a_datelines_place(verifier: Verifier) -> None:
     assert without_dateline("Spain confirmed it on Friday.") == "Spain confirmed it on Friday."
 
 
+def test_a_rate_change_is_worked_out_from_the_rate_the_sources_give(verifier: Verifier) -> None:
+    """"If the 20 per cent levy were halved …": the arithmetic is done here, from the
+    sentence giving the rate, replacing whatever number the model gave or its "I don't
+    know"; a change the question says a source reported, which that source does not, is
+    left for the answer to correct."""
+    passages = [
+        _passage(
+            1,
+            "a",
+            "A Lisbon Post report said Portugal might cut the 20 per cent port levy on Spanish ships by half.",
+            0,
+        ),
+        _passage(2, "b", "Spain threatened an extra 100% duty on Portuguese wine.", 0),
+    ]
+
+    def ask(question: str, draft: str) -> str:
+        context = Context(question=question, passages=passages, best_relevance=0.7)
+        return verifier.verify(draft, context).text
+
+    halved = "If Portugal halved the port levy on Spanish ships, by how many percentage points would it fall?"
+    assert ask(halved, "It would fall by 100 percentage points [2].") == (
+        "The rate the sources give is 20 per cent [1]. Halved, that is 10 percentage points lower: 10 per cent [1]."
+    )
+    reported = "If the port levy were cut as the Lisbon Post reported, what would the new rate be?"
+    assert "that is 10 per cent, 10 percentage points lower [1]." in ask(reported, "I don't know.")
+    said = "The Lisbon Post said the port levy on Spanish ships would be doubled; what would the new rate be?"
+    assert "40" not in ask(said, "I don't know.")
+
+
 def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
     """ "The White House announced that they would meet on Oct. 30": Oct. 30 is the
     meeting's date, not the announcement's."""

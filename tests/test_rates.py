@@ -1,0 +1,38 @@
+"""Rate changes a question asks to work out, read from its words."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.rates import rate_change, rate_question
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "result"),
+    [
+        ("might reduce the 20 per cent tariffs by half", "halved", 10.0),
+        ("If the levy were halved", "halved", 10.0),
+        ("if the duty doubled", "doubled", 40.0),
+        ("cut the duty by 5 percentage points", "cut by 5 points", 15.0),
+        ("raising it by 2.5 points", "raised by 2.5 points", 22.5),
+        ("kept the 20 per cent duty", None, None),
+        ("halved one duty and doubled another", None, None),  # two changes: which is meant?
+    ],
+)
+def test_rate_change(text: str, label: str | None, result: float | None) -> None:
+    change = rate_change(text)
+    assert (change.label if change else None) == label
+    assert (change.apply(20.0) if change else None) == result
+
+
+def test_rate_question() -> None:
+    supposed = rate_question("If Lisbon halved the port levy, by how many percentage points would it fall?")
+    assert supposed is not None and supposed.change is not None
+    assert supposed.asks_change and not supposed.attributed
+    # The change the paper reported, whatever it was: taken from the source.
+    reported = rate_question("If the levy were cut as the Lisbon Post reported, what would the new rate be?")
+    assert reported is not None and reported.change is None and not reported.asks_change
+    said = rate_question("The Lisbon Post said the levy would be doubled; what would the new rate be?")
+    assert said is not None and said.attributed
+    assert rate_question("What is the port levy?") is None  # no change asked about
+    assert rate_question("If the minister halved her staff, what would happen?") is None  # no rate
