@@ -57,6 +57,7 @@ from rag.text import (
     strip_markers,
     without_dateline,
     words_in,
+    written_number,
 )
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
 
@@ -492,11 +493,11 @@ class Verifier:
         new = change.apply(rate)
         diff = new - rate
         unit = "%" if "%" in written else " " + re.sub(r"^[\d.]+\s*", "", written)
-        points = f"{_number(abs(diff))} percentage points {'lower' if diff < 0 else 'higher'}"
+        points = f"{written_number(abs(diff))} percentage points {'lower' if diff < 0 else 'higher'}"
         result = (
-            f"{change.label.capitalize()}, that is {points}: {_number(new)}{unit}."
+            f"{change.label.capitalize()}, that is {points}: {written_number(new)}{unit}."
             if asked.asks_change
-            else f"{change.label.capitalize()}, that is {_number(new)}{unit}, {points}."
+            else f"{change.label.capitalize()}, that is {written_number(new)}{unit}, {points}."
         )
         return [(f"The rate the sources give is {written}.", [n]), (result, [n])]
 
@@ -562,10 +563,6 @@ def _names_rate(text: str) -> bool:
     """Whether an answer sentence gives a rate or a change in one (the model's own, which
     a rate worked out from the sources replaces)."""
     return any(unit == "percent" for _, unit in quantities(text))
-
-
-def _number(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:

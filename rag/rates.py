@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from rag.text import written_number
+
 _RATE_WORDS = re.compile(
     r"\b(rate|tariffs?|dut(?:y|ies)|levy|levies|tax(?:es)?|per ?cent|percent|points?)\b|%", re.I
 )
@@ -67,7 +69,7 @@ def rate_change(text: str) -> RateChange | None:
         m = pattern.search(text)
         if m:
             n = float(m.group(1)) if m.groups() else 0.0
-            found.append(RateChange(label.format(n=_written(n)), partial(_apply, fn, n)))
+            found.append(RateChange(label.format(n=written_number(n)), partial(_apply, fn, n)))
     return found[0] if len(found) == 1 else None
 
 
@@ -95,7 +97,3 @@ def rate_question(question: str) -> RateQuestion | None:
     if change is None and not _AS_REPORTED.search(question):
         return None
     return RateQuestion(change, asks_change, bool(_ATTRIBUTED.search(question)))
-
-
-def _written(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")

@@ -246,14 +246,15 @@ def _value(number: str) -> float:
     return float(NUMBER_WORDS.get(number.lower(), number).replace(",", ""))
 
 
-def _written(value: float) -> str:
+def written_number(value: float) -> str:
+    """10.0 → "10", 2.5 → "2.5": how a worked-out number is written and compared."""
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def quantities(text: str) -> set[tuple[str, str]]:
     """(number, unit) pairs: "20 per cent" → ("20", "percent"), "a three-day trip" →
     ("3", "day")."""
-    return {(_written(_value(m.group(1))), _unit(m.group(2))) for m in _QUANTITY.finditer(text)}
+    return {(written_number(_value(m.group(1))), _unit(m.group(2))) for m in _QUANTITY.finditer(text)}
 
 
 def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str, str]]:
@@ -268,15 +269,15 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
     derived: set[tuple[str, str]] = set()
     for unit, values in by_unit.items():
         for a in values:
-            derived |= {(_written(a / 2), unit), (_written(a * 2), unit)}
+            derived |= {(written_number(a / 2), unit), (written_number(a * 2), unit)}
             for b in values:
                 if a > b:
-                    derived |= {(_written(a - b), unit), (_written(a + b), unit)}
+                    derived |= {(written_number(a - b), unit), (written_number(a + b), unit)}
     dates = sorted(set(days))
     for i, earlier in enumerate(dates):
         for later in dates[i + 1 :]:
             gap = (later - earlier).days
-            derived |= {(_written(gap), "day"), (_written(gap + 1), "day")}
+            derived |= {(written_number(gap), "day"), (written_number(gap + 1), "day")}
     return derived
 
 
