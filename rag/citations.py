@@ -467,10 +467,11 @@ class Verifier:
         """The answer to "If the 20 per cent levy were halved, what would it be?", worked
         out from the sentence that gives the rate the question is about (one rate in it;
         cosine + 0.35 × word overlap with the question at least `EVENT_MIN_SCORE`). Empty
-        when no sentence does, or when the question says a source reported a change that
-        source's sentence does not ("the paper said it would be doubled" where it says "by
-        half"): that premise is for the answer to correct, not to compute on. A question
-        that only supposes a change ("If it were cut by 5 points") gets it worked out."""
+        when no sentence does, or when the question states a change as fact or as a
+        source's word that the sentence does not report ("the paper said it would be
+        doubled" where it says "by half"): that premise is for the answer to correct, not to
+        compute on. A question that only supposes a change ("If it were cut by 5 points")
+        gets it worked out."""
         terms = tuple(dict.fromkeys(content_terms(context.question)))
         (question_vector,) = self._embedder.embed([context.question])
         best: tuple[float, int, str, float, RateChange | None] | None = None
@@ -487,8 +488,8 @@ class Verifier:
             return []
         _, n, written, rate, reported = best
         change = asked.change or reported
-        contradicted = asked.change and reported and reported.label != asked.change.label
-        if change is None or (asked.attributed and contradicted):
+        unreported = asked.change and (reported is None or reported.label != asked.change.label)
+        if change is None or (unreported and not asked.supposed):
             return []
         new = change.apply(rate)
         diff = new - rate

@@ -35,6 +35,7 @@ _AS_REPORTED = re.compile(
 _ATTRIBUTED = re.compile(
     r"\b(said|says|reported|announced|according to|plans?|planned|proposed|suggested)\b", re.I
 )
+_SUPPOSES = re.compile(r"\b(if|were|suppose|supposing|assuming|hypothetically)\b", re.I)
 _POINTS = r"(\d+(?:\.\d+)?)\s*(?:percentage\s+)?points?"
 _CHANGES: list[tuple[re.Pattern[str], str, Callable[[float, float], float]]] = [
     (re.compile(r"\bhalv(?:e|ed|es|ing)\b|\b(?:by|in) half\b", re.I), "halved", lambda r, _: r / 2),
@@ -81,7 +82,10 @@ def _apply(fn: Callable[[float, float], float], n: float, rate: float) -> float:
 class RateQuestion:
     change: RateChange | None  # None: the change is the one the source reports
     asks_change: bool  # "by how many points would it fall?" rather than "what would it be?"
-    attributed: bool  # "the paper said it would be doubled": a claim about the sources, to check
+    # Only supposed ("If the levy were halved …"), not stated as what happened or what a
+    # source said ("after it was doubled", "the paper said it would be doubled"): a stated
+    # change is a claim about the sources, worked out only where a source reports it.
+    supposed: bool
 
 
 def rate_question(question: str) -> RateQuestion | None:
@@ -96,4 +100,5 @@ def rate_question(question: str) -> RateQuestion | None:
     change = rate_change(question)
     if change is None and not _AS_REPORTED.search(question):
         return None
-    return RateQuestion(change, asks_change, bool(_ATTRIBUTED.search(question)))
+    supposed = bool(_SUPPOSES.search(question)) and not _ATTRIBUTED.search(question)
+    return RateQuestion(change, asks_change, supposed)

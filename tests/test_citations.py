@@ -532,6 +532,10 @@ def test_a_rate_change_is_worked_out_from_the_rate_the_sources_give(verifier: Ve
     assert "that is 10 per cent, 10 percentage points lower [1]." in ask(reported, "I don't know.")
     said = "The Lisbon Post said the port levy on Spanish ships would be doubled; what would the new rate be?"
     assert "40" not in ask(said, "I don't know.")
+    stated = "What is the port levy on Spanish ships now that Portugal has doubled it?"
+    assert "40" not in ask(stated, "I don't know.")
+    supposed = "If Portugal cut the port levy on Spanish ships by 5 percentage points, what would it be?"
+    assert "that is 15 per cent, 5 percentage points lower [1]." in ask(supposed, "I don't know.")
 
 
 def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:

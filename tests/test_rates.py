@@ -28,11 +28,13 @@ def test_rate_change(text: str, label: str | None, result: float | None) -> None
 def test_rate_question() -> None:
     supposed = rate_question("If Lisbon halved the port levy, by how many percentage points would it fall?")
     assert supposed is not None and supposed.change is not None
-    assert supposed.asks_change and not supposed.attributed
+    assert supposed.asks_change and supposed.supposed
     # The change the paper reported, whatever it was: taken from the source.
     reported = rate_question("If the levy were cut as the Lisbon Post reported, what would the new rate be?")
     assert reported is not None and reported.change is None and not reported.asks_change
     said = rate_question("The Lisbon Post said the levy would be doubled; what would the new rate be?")
-    assert said is not None and said.attributed
+    assert said is not None and not said.supposed
+    stated = rate_question("What is the port levy now that Lisbon has doubled it?")
+    assert stated is not None and not stated.supposed  # stated as what happened: to be checked
     assert rate_question("What is the port levy?") is None  # no change asked about
     assert rate_question("If the minister halved her staff, what would happen?") is None  # no rate
