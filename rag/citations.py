@@ -24,13 +24,14 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.conflicts import false_premise, find_conflicts, percentage
 from rag.dates import (
+    COMMON_YEAR,
     annotate_relative_dates,
     annotate_weekdays,
     asks_day_count,
@@ -43,12 +44,13 @@ from rag.dates import (
 )
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
-from rag.rates import RateChange, RateQuestion, rate_change, rate_question
+from rag.rates import RateQuestion, rate_change, rate_question
 from rag.text import (
     clean_claim,
     content_terms,
     derived_quantities,
     lexical_overlap,
+    match_score,
     name_among,
     names_in,
     numbers_in,
@@ -61,6 +63,7 @@ from rag.text import (
 )
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
 
+_Found = TypeVar("_Found")  # what a sentence scan reads from the sentence it picks
 SUPPORT_THRESHOLD = 0.5
 _HEDGE = re.compile(
     r"(I don'?t know|do(es)? not (contain|provide|mention|say|specify)|don'?t (say|mention|specify)|"
@@ -392,7 +395,7 @@ class Verifier:
         well: a sentence holding a date and most of the event's words."""
         # Undated articles' "Oct. 27": in a dated one's year, else in a common year.
         year_known = _first_date(context.passages) is not None
-        year_from = _first_date(context.passages) or _COMMON_YEAR
+        year_from = _first_date(context.passages) or COMMON_YEAR
         used = words_in(" ".join(p.text for p in context.passages))
         out: list[tuple[str, list[dt.date], int]] = []
         for event, vector in zip(events, self._embedder.embed(events), strict=True):
@@ -402,22 +405,25 @@ class Verifier:
             # ("the minister's visit to Spain" is not dated by her visit to Portugal); a name
             # they never use ("the Iberian summit") is the reader's own wording.
             named = names_in(f"the {event}") & used  # ("the": its first word counts too)
-            best: tuple[float, int, list[dt.date]] | None = None
-            for p in context.passages:
-                for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
-                    annotated, dated = dated_positions(span.text, p.date, year_from)
-                    if other is not None:
-                        dated = point_dates(event, annotated, dated)
-                    overlap = lexical_overlap(terms, span.text)
-                    words = words_in(without_dateline(span.text))
-                    if not dated or overlap == 0 or not all(name_among(n, words) for n in named):
-                        continue
-                    score = float(svec @ vector) + 0.35 * overlap
-                    if best is None or score > best[0]:
-                        best = (score, p.n, _dates_for(event, other, annotated, dated))
-            if best is None or best[0] < EVENT_MIN_SCORE or not best[2]:
+
+            def dates_of(
+                p: Passage, span: Span, event: str = event, other: str | None = other, named: set[str] = named
+            ) -> tuple[str, list[tuple[int, dt.date]]] | None:
+                annotated, dated = dated_positions(span.text, p.date, year_from)
+                if other is not None:
+                    dated = point_dates(event, annotated, dated)
+                words = words_in(without_dateline(span.text))
+                if not dated or not all(name_among(n, words) for n in named):
+                    return None
+                return annotated, dated
+
+            best = _best_sentence(
+                context, sentences, sentence_vectors, vector, terms, dates_of, need_overlap=True
+            )
+            days = _dates_for(event, other, *best[2]) if best else []
+            if not best or not days:
                 return []
-            out.append((event, best[2], best[1]))
+            out.append((event, days, best[1]))
         if len(out) == 2 and out[0][1] == out[1][1]:
             return []  # both matched one date: one of them matched the wrong sentence
         spread = max(d for _, ds, _ in out for d in ds) - min(d for _, ds, _ in out for d in ds)
@@ -466,27 +472,25 @@ class Verifier:
     ) -> list[tuple[str, list[int]]]:
         """The answer to "If the 20 per cent levy were halved, what would it be?", worked
         out from the sentence that gives the rate the question is about (one rate in it;
-        cosine + 0.35 × word overlap with the question at least `EVENT_MIN_SCORE`). Empty
+        `match_score` with the question at least `MATCH_MIN_SCORE`). Empty
         when no sentence does, or when the question states a change as fact or as a
         source's word that the sentence does not report ("the paper said it would be
         doubled" where it says "by half"): that premise is for the answer to correct, not to
         compute on. A question that only supposes a change ("If it were cut by 5 points")
         gets it worked out."""
         terms = tuple(dict.fromkeys(content_terms(context.question)))
-        (question_vector,) = self._embedder.embed([context.question])
-        best: tuple[float, int, str, float, RateChange | None] | None = None
-        for p in context.passages:
-            for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
-                rates = percentage(span.text)
-                if len(set(rates.values())) != 1:
-                    continue
-                score = float(svec @ question_vector) + 0.35 * lexical_overlap(terms, span.text)
-                if best is None or score > best[0]:
-                    written, value = next(iter(rates.items()))
-                    best = (score, p.n, written, float(value), rate_change(span.text))
-        if best is None or best[0] < EVENT_MIN_SCORE:
+        (question_vector,) = self._embedder.embed([context.question])  # cached: retrieval embedded it
+
+        def one_rate(_: Passage, span: Span) -> str | None:
+            rates = percentage(span.text)
+            return span.text if len(set(rates.values())) == 1 else None
+
+        best = _best_sentence(context, sentences, sentence_vectors, question_vector, terms, one_rate)
+        if best is None:
             return []
-        _, n, written, rate, reported = best
+        _, n, text = best
+        written, value = next(iter(percentage(text).items()))
+        rate, reported = float(value), rate_change(text)
         change = asked.change or reported
         unreported = asked.change and (reported is None or reported.label != asked.change.label)
         if change is None or (unreported and not asked.supposed):
@@ -540,19 +544,43 @@ class Verifier:
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
 
 
-# An event's best dated sentence must score this (cosine + 0.35 × word overlap). On the gold
-# set's dev contexts the sentences that really dated an event scored 0.61–1.06, and the best
-# wrong ones 0.35–0.45. It keeps out weak matches only: an event the question gets wrong
-# ("the minister's visit to Madrid") can match a dated sentence well ("Madrid: Spain on
-# Friday confirmed that the minister will visit Lisbon …"), and is then dated by it.
-EVENT_MIN_SCORE = 0.55
+# The sentence an event is dated by, or a rate read from, must score this (`match_score`).
+# On the gold set's dev contexts the sentences that really dated an event scored 0.61–1.06,
+# and the best wrong ones 0.35–0.45. It keeps out weak matches only: an event the question
+# gets wrong ("the minister's visit to Madrid") can match a dated sentence well, and is then
+# dated by it unless a name or the dateline rule keeps it out.
+MATCH_MIN_SCORE = 0.55
 # A cited passage supporting a claim this far below the best one is dropped when the others
 # support the claim as well without it. Replaying the dev split's local drafts: citation
 # precision 0.831 -> 0.846, no answer changed (0.2 gave the same).
 CITATION_MARGIN = 0.1
-# Where no passage is dated, "Oct. 27" is placed in a common year: a day count is then right
-# unless it crosses a Feb. 29 (a count across a new year is refused).
-_COMMON_YEAR = dt.date(2001, 1, 1)
+
+
+def _best_sentence(
+    context: Context,
+    sentences: dict[int, list[Span]],
+    sentence_vectors: dict[int, np.ndarray],
+    vector: np.ndarray,
+    terms: Sequence[str],
+    read: Callable[[Passage, Span], _Found | None],
+    *,
+    need_overlap: bool = False,
+) -> tuple[float, int, _Found] | None:
+    """The context sentence that matches `vector`/`terms` best (`match_score`, at least
+    `MATCH_MIN_SCORE`) among those `read` finds something in (a date, one rate), with its
+    passage's number and what was read; with `need_overlap`, only sentences sharing a word."""
+    best: tuple[float, int, _Found] | None = None
+    for p in context.passages:
+        for span, svec in zip(sentences[p.n], sentence_vectors[p.n], strict=True):
+            if need_overlap and lexical_overlap(terms, span.text) == 0:
+                continue
+            found = read(p, span)
+            if found is None:
+                continue
+            score = match_score(float(svec @ vector), terms, span.text)
+            if best is None or score > best[0]:
+                best = (score, p.n, found)
+    return best if best is not None and best[0] >= MATCH_MIN_SCORE else None
 
 
 def _first_date(passages: Iterable[Passage]) -> dt.date | None:
@@ -569,7 +597,7 @@ def _names_rate(text: str) -> bool:
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:
     """Whether an answer sentence gives a date or a number of days (the model's own, which
     a count worked out from the sources replaces)."""
-    published = _first_date(passages) or _COMMON_YEAR
+    published = _first_date(passages) or COMMON_YEAR
     return bool(dates_meant(text, published)) or any(unit == "day" for _, unit in quantities(text))
 
 

@@ -10,7 +10,6 @@ article into a single passage.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,16 +19,15 @@ import numpy as np
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
 from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
-from rag.dates import dated_positions, day_count_events
+from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
-from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap
+from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap, match_score
 from rag.types import Chunk, Context, Hit, Passage, Span
 
 _ANAPHORA = re.compile(
     r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
     r"The (official|president|minister|spokesperson|two))\b"
 )
-_ANY_YEAR = dt.date(2000, 1, 1)
 _SPLIT_QUESTION = re.compile(
     r",?\s+(?:and|but)\s+(?=(?:(?:on|in|at|by|for|from|to|since|until)\s+)?"
     r"(?:what|when|where|who|whom|which|how|why|is|are|did|does|was|were)\b)",
@@ -69,8 +67,8 @@ def _repeats(sentence: ScoredSentence, chosen: Iterable[ScoredSentence]) -> bool
 
 
 def _has_date(sentence: ScoredSentence) -> bool:
-    # Any year serves: only whether the sentence names a day matters here.
-    return bool(dated_positions(sentence.text, sentence.chunk.date, _ANY_YEAR)[1])
+    # Any year serves an undated article: only whether the sentence names a day matters.
+    return bool(dated_positions(sentence.text, sentence.chunk.date, COMMON_YEAR)[1])
 
 
 def _seeds(scored: Sequence[ScoredSentence], dated: bool) -> list[ScoredSentence]:
@@ -113,7 +111,7 @@ class ContextBuilder:
         scored = []
         for (chunk, start, end, text, rank), cos_row, vec in zip(items, cosines, sentence_vecs, strict=True):
             per_query = [
-                float(cos_row[i]) + 0.35 * lexical_overlap(terms[i], text) + cue_bonus(queries[i], text)
+                match_score(float(cos_row[i]), terms[i], text) + cue_bonus(queries[i], text)
                 for i in range(len(queries))
             ]
             score = max(per_query[0], max(per_query[1:], default=0.0) - 0.02) + 0.03 / (1 + rank)

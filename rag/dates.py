@@ -8,6 +8,9 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+# Where no article is dated, "Oct. 27" is placed in a common year: a day count is then right
+# unless it crosses a Feb. 29 (a count across a new year is refused).
+COMMON_YEAR = dt.date(2001, 1, 1)
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _DAY_NAMES = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _WEEKDAY = re.compile(rf"\b({_DAY_NAMES})\b")

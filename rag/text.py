@@ -56,6 +56,19 @@ def lexical_overlap(question_terms: Sequence[str], text: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
+# How much the words a sentence shares with a question count beside embedding similarity:
+# MiniLM alone ranks a paraphrase's topic above the sentence holding the asked-for fact.
+OVERLAP_WEIGHT = 0.35
+
+
+def match_score(cosine: float, question_terms: Sequence[str], text: str) -> float:
+    """How well a sentence answers a question (or matches an event): cosine similarity
+    plus `OVERLAP_WEIGHT` × the share of the question's content words it contains. One
+    scale for choosing context sentences and for the sentences the verifier dates an event
+    or finds a rate by."""
+    return cosine + OVERLAP_WEIGHT * lexical_overlap(question_terms, text)
+
+
 # --- what a question asks for ---------------------------------------------------------------
 AnswerKind = Literal["number", "date", "place", "name"]
 _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
