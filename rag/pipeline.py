@@ -27,6 +27,7 @@ from rag.embedding import CachedEmbedder, build_embedder
 from rag.errors import BylineError, GenerationFailed, InvalidInput, ModelUnavailable, NotFound, StoreEmpty
 from rag.generation import ExtractiveGenerator, Generator, LocalServer, build_generator
 from rag.ingest import Ingestor, ProgressFn
+from rag.instructions import without_instructions
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.retrieval import HybridRetriever
 from rag.store import ChromaStore
@@ -298,7 +299,9 @@ class Pipeline:
     ) -> tuple[str, list[Hit], Context, float]:
         _check_question(question)
         started = time.perf_counter()
-        standalone = standalone_question(question, history)
+        # Orders to the assistant inside the question are not part of what it asks.
+        asked = without_instructions(question)
+        standalone = standalone_question(asked, history)
         hits, pool, scored = self._retrieve(standalone, top_k, filters)
         budget = (
             self.settings.context_token_budget
@@ -306,7 +309,7 @@ class Pipeline:
             else self.settings.context_token_budget * 2
         )
         context = self.context_builder.build(standalone, pool, budget, scored=scored)
-        context = context.model_copy(update={"question": question, "standalone_question": standalone})
+        context = context.model_copy(update={"question": asked, "standalone_question": standalone})
         return standalone, hits, context, time.perf_counter() - started
 
     def ask(
