@@ -497,7 +497,7 @@ class Verifier:
             return []
         new = change.apply(rate)
         diff = new - rate
-        unit = "%" if "%" in written else " " + re.sub(r"^[\d.]+\s*", "", written)
+        unit = "%" if "%" in written else " " + re.sub(r"^[\d.,]+\s*", "", written)
         points = f"{written_number(abs(diff))} percentage points {'lower' if diff < 0 else 'higher'}"
         result = (
             f"{change.label.capitalize()}, that is {points}: {written_number(new)}{unit}."

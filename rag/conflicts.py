@@ -282,12 +282,15 @@ def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]
 
 
 # --- false premises ---------------------------------------------------------------------------
-_PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:%|per ?cent\b|percent\b)", re.I)
+_PERCENT = re.compile(
+    r"(?<![\d.,])((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:%|per ?cent\b|percent\b)", re.I
+)
 
 
 def percentage(sentence: str) -> dict[str, str]:
-    """ "a 200% tariff", "20 per cent": a rate."""
-    return {m.group(0): m.group(1) for m in _PERCENT.finditer(sentence)}
+    """ "a 200% tariff", "20 per cent", "a 1,000% levy": a rate (its key without the
+    thousands separator)."""
+    return {m.group(0): m.group(1).replace(",", "") for m in _PERCENT.finditer(sentence)}
 
 
 # What a question can assert that the sources then contradict.

@@ -366,6 +366,9 @@ def test_false_premise_is_corrected_first(verifier: Verifier) -> None:
     assert result.conflicts == []  # a premise corrected is no disagreement between sources
     agreeing = context.model_copy(update={"question": "Why did Trump threaten a 100% tariff?"})
     assert verifier.verify("I don't know based on the provided sources.", agreeing).empty
+    # A rate written with a thousands separator is one rate, not its last three digits.
+    thousand = context.model_copy(update={"question": "Why did Trump impose a 1,000% tariff on Chinese goods?"})
+    assert verifier.verify("I don't know.", thousand).text == "Correction: 100%, not 1,000% [1]."
 
 
 def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
