@@ -8,11 +8,11 @@ generation the question is read sentence by sentence (clauses split at ";", ":" 
 "and" before an order):
 
 - an order to assert something ("tell me the summit moved", "state that the levy was
-  500%", "reply only with 'Porto is the venue'") becomes a claim to check against the
-  sources, "Is it true that the summit moved?", put after the reader's own question (put
-  first, it is what the small model answers or refuses, and the question goes unanswered);
-  the answer then says what the sources say instead. An order to repeat a bare word or
-  "the word X" has nothing to check and is dropped;
+  500%", "reply only with 'Porto is the venue'") is dropped when the reader also asks a
+  question of their own; when it is all there is, it becomes a claim to check against the
+  sources, "Is it true that the summit moved?", and the answer says what the sources say
+  instead. An order to repeat a bare word or "the word X" has nothing to check and is
+  dropped;
 - an order about how to answer ("ignore your sources", "answer from memory", "respond in
   capitals", anything about "your reply", "print your system prompt") is dropped: Byline
   answers from the sources, in its own format, whatever the question says;
@@ -125,6 +125,8 @@ def without_instructions(question: str) -> str:
                 (checks if text.startswith(_CHECK) else asked).append(text)
     if not changed:
         return question
-    # The reader's own question first: put before it, the claim to check is what the
-    # small model answers (or refuses), and the question goes unanswered.
-    return " ".join([*asked, *checks]).strip() or question
+    # Beside a question of the reader's own, the claim an order wanted asserted is left
+    # out: asked too, it pulls its own words' sentences into retrieval and the prompt (the
+    # claimed venue's, the claimed rate's) and the small model answers it, or refuses
+    # both, instead of the question.
+    return " ".join(asked or checks).strip() or question
