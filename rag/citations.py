@@ -540,7 +540,9 @@ class Verifier:
         kept = [(date_weekdays(t, [(passages[n].text, passages[n].date) for n in ns]), ns) for t, ns in kept]
         if asks_day_count(context.question) and not counted:
             kept = _with_day_count(kept, passages, context.question)
-        conflicts = find_conflicts(context.passages, " ".join(t for t, _ in kept), context.question)
+        conflicts = find_conflicts(
+            context.passages, " ".join(t for t, _ in kept), context.question, context.article_texts
+        )
         return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
 
 

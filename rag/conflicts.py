@@ -24,7 +24,7 @@ Detectors are plain functions, `Detector = (sentence) -> {value: kind}`; add one
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.text import NUMBER_WORDS, AnswerKind, answer_kind, names_in, numbers_in, words_in
@@ -152,14 +152,21 @@ def _relevant_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, str]
 
 
 # --- the check ------------------------------------------------------------------------------
-def find_conflicts(passages: Sequence[Passage], answer_text: str, question: str = "") -> list[Conflict]:
+def find_conflicts(
+    passages: Sequence[Passage],
+    answer_text: str,
+    question: str = "",
+    article_texts: Mapping[str, str] | None = None,
+) -> list[Conflict]:
     """Disagreements the reader must hear about (see the module docstring), at most one
     per slot, and only about what the question asks: a place for "where", a count for
     "how many", a name for "who" — or a slot whose value the question itself states
-    ("They talked three times, right?") — and that the answer states one side of."""
+    ("They talked three times, right?") — and that the answer states one side of.
+    `article_texts`: what retrieval read of each article beyond the passages (an article
+    naming the country in one sentence and the city in another gives both)."""
     relevant = _relevant_sentences(passages)
     all_sentences = [s.text for p in passages for s in p.sentences] or [p.text for p in passages]
-    by_article: dict[str, str] = {}
+    by_article: dict[str, str] = dict(article_texts or {})
     for p in passages:
         by_article[p.article_id] = f"{by_article.get(p.article_id, '')} {p.text}"
     kind = answer_kind(question) if question else None
@@ -261,10 +268,15 @@ def _first_conflict(
     return None
 
 
-def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]) -> list[int]:
+def rival_sentences(
+    candidates: Sequence[tuple[str, str]],
+    chosen: Iterable[int],
+    article_texts: Mapping[str, str] | None = None,
+) -> list[int]:
     """Indexes of candidate sentences (article id, text) that state a different value for
     a slot one of the `chosen` sentences fills: the context must carry both sides of a
-    disagreement, or neither the model nor the verifier can report it."""
+    disagreement, or neither the model nor the verifier can report it. `article_texts`
+    as for `find_conflicts`."""
     chosen_set = set(chosen)
     texts = [text for _, text in candidates]
     extra: list[int] = []
@@ -274,7 +286,7 @@ def rival_sentences(candidates: Sequence[tuple[str, str]], chosen: Iterable[int]
             for i, (article_id, text) in enumerate(candidates)
             for value, key in detector(text).items()
         ]
-        for x, y in _rivals(slot, values, texts):
+        for x, y in _rivals(slot, values, texts, dict(article_texts or {})):
             for a, b in ((x, y), (y, x)):
                 if a.at in chosen_set and b.at not in chosen_set and b.at not in extra:
                     extra.append(b.at)

@@ -176,24 +176,30 @@ class ContextBuilder:
             for g in group:
                 chosen[(g.article_id, g.start)] = g
             used += cost
-        used += self._add_rivals(scored, chosen)
+        article_texts = {a: " ".join(s.text for s in group) for a, group in ordered_in_article.items()}
+        used += self._add_rivals(scored, chosen, article_texts)
         passages = self._merge(chosen.values())
         return Context(
             question=question,
             passages=passages,
             best_relevance=max(s.cosine for s in scored),
             prompt_tokens_estimate=used,
+            article_texts=article_texts,
         )
 
     @staticmethod
-    def _add_rivals(scored: Sequence[ScoredSentence], chosen: dict[tuple[str, int], ScoredSentence]) -> int:
+    def _add_rivals(
+        scored: Sequence[ScoredSentence],
+        chosen: dict[tuple[str, int], ScoredSentence],
+        article_texts: dict[str, str],
+    ) -> int:
         """Both sides of a disagreement, even past the budget: a chosen sentence that puts
         the meeting in Porto brings the equally relevant one that puts it in Lisbon."""
         best = scored[0].score
         candidates = [s for s in scored if s.score >= best - RELEVANCE_MARGIN]
         picked = {i for i, s in enumerate(candidates) if (s.article_id, s.start) in chosen}
         added: list[ScoredSentence] = []
-        for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked):
+        for i in rival_sentences([(s.article_id, s.text) for s in candidates], picked, article_texts):
             rival = candidates[i]
             if _repeats(rival, chosen.values()):
                 continue  # a headline and its body sentence are one side, not two

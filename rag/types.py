@@ -136,6 +136,12 @@ class Context(_Frozen):
     passages: list[Passage]
     best_relevance: float
     prompt_tokens_estimate: int = 0
+    article_texts: dict[str, str] = Field(
+        default_factory=dict,
+        description="What retrieval read of each article (the sentences of its pooled chunks, by "
+        "article id), beyond the passages: an article that names two values gives both, it "
+        "does not disagree with itself.",
+    )
 
 
 class Usage(_Frozen):
