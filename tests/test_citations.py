@@ -347,6 +347,13 @@ def test_a_country_and_its_city_are_no_conflict() -> None:
     assert [c.values for c in found] == [["Gyeongju", "Busan"]]
     # The country alone is right whichever city it is: nothing to warn about.
     assert find_conflicts(passages, "They meet in South Korea.", "Where will they meet?") == []
+    # Also when the sentence naming the country is not among the passages, only among
+    # what retrieval read of that article.
+    excerpt = [_scored(1, "x", "Trump will meet Xi in South Korea at the APEC summit.", 1.0), passages[2]]
+    answer, where = "They meet in South Korea.", "Where will they meet?"
+    assert [c.values for c in find_conflicts(excerpt, answer, where)] == [["South Korea", "Busan"]]
+    read = {"x": excerpt[0].text, "y": f"{passages[2].text} {passages[3].text}"}
+    assert find_conflicts(excerpt, answer, where, read) == []
 
 
 def test_false_premise_is_corrected_first(verifier: Verifier) -> None:

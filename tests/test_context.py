@@ -89,6 +89,22 @@ def test_a_rival_that_repeats_a_chosen_sentence_is_not_added_twice(builder: Cont
     assert sum("Lisbon" in s for s in sentences) == 1
 
 
+def test_the_context_keeps_what_retrieval_read_of_each_article(builder: ContextBuilder) -> None:
+    """Past the budget's few sentences, each article's other pooled sentences stay on the
+    context (in order) for the conflict check: "in Portugal" in one sentence and "in Porto"
+    in another of one article is a country and its city."""
+    hits = [
+        _hit("a", "The envoys meet in Porto on Oct. 31. Portugal hosts the talks for the first time.", 0),
+        _hit("b", "The envoys meet in Lisbon, officials said.", 1),
+    ]
+    context = builder.build("Where do the envoys meet?", hits, 10)  # room for one sentence
+    assert len([s for p in context.passages for s in p.sentences]) < 3
+    assert context.article_texts == {
+        "a": "The envoys meet in Porto on Oct. 31. Portugal hosts the talks for the first time.",
+        "b": "The envoys meet in Lisbon, officials said.",
+    }
+
+
 def test_a_day_count_seeds_a_different_dated_sentence_for_each_event(builder: ContextBuilder) -> None:
     """Each event gets a sentence of its own, and one that names a day: the sentence that
     matches "when is she meeting the mayor" best names none, and with it in the prompt
