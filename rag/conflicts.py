@@ -13,9 +13,11 @@ So a disagreement is reported only when
 - the question asks for that kind of thing (a place for "where", a count for "how many",
   a name for "who"), or states one of the values itself;
 - the answer itself states one of the values;
-- no single sentence in the sources names both values, nor each article the other's (then
-  they are compatible: "the Portuguese city of Porto" means Portugal vs Porto is no
-  disagreement), and two places' sentences share a named thing (the same summit).
+- no single sentence in the sources names both values, nor either article the other's,
+  judged on everything retrieval read of the article, not only the passages (then they are
+  compatible: "the Portuguese city of Porto", or "in Portugal" in one sentence and "in
+  Porto" in another, means Portugal vs Porto is no disagreement), and two places'
+  sentences share a named thing (the same summit).
 
 Detectors are plain functions, `Detector = (sentence) -> {value: kind}`; add one to
 `DETECTORS` to catch a new kind of disagreement.
