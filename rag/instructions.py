@@ -12,7 +12,7 @@ generation the question is read sentence by sentence (clauses split at ";", ":" 
   question of their own; when it is all there is, it becomes a claim to check against the
   sources, "Is it true that the summit moved?", and the answer says what the sources say
   instead. An order to repeat a bare word or "the word X" has nothing to check and is
-  dropped;
+  dropped; "tell me the date of the talks" (no verb, so no claim) is a request and stays;
 - an order about how to answer ("ignore your sources", "answer from memory", "respond in
   capitals", anything about "your reply", "print your system prompt") is dropped: Byline
   answers from the sources, in its own format, whatever the question says;
@@ -70,6 +70,15 @@ _FORMAT_ONLY = re.compile(
     r"|^(?:the )?(?:words?|phrase|text|string)\b",
     re.I,
 )
+# A claim is a clause: it has a verb (an auxiliary, a past form not used as an adjective
+# after "the", or a common irregular one). "Tell me the date of the talks" asks for
+# something; "tell me the talks were moved" wants it asserted.
+_VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|did|does|do|won't|isn't|wasn't|"
+    r"met|went|said|told|made|took|gave|held|left|sent|began|won|lost|came|saw|got|fell|rose|broke|quit|ran)\b"
+    r"|\w['’](?:s|re|ve|ll|d)\b|(?<!\bthe )(?<!\ba )(?<!\ban )\b[a-z]{2,}ed\b",
+    re.I,
+)
 # A claim's first word stays capitalised unless it is one that only opens a sentence.
 _OPENER = re.compile(r"^(?:The|A|An|It|Its|They|Their|He|His|She|Her|This|That|These|Those|There)\b")
 
@@ -91,6 +100,8 @@ def _read(clause: str) -> tuple[str | None, bool]:
             return f"{claim[0].upper()}{claim[1:].rstrip('?')}?", True
         if _HOW_TO_ANSWER.search(claim) or _FORMAT_ONLY.match(claim) or len(claim.split()) < 2:
             return None, True  # how to answer, or a bare word to repeat: nothing to check
+        if not _VERB.search(claim):
+            return clause.strip(), False  # a request in the imperative: "tell me the date of …"
         first = claim[0].lower() if _OPENER.match(claim) else claim[0]
         return f"{_CHECK}{first}{claim[1:]}?", True
     if unlabeled != clause.strip():
