@@ -29,7 +29,7 @@ from typing import Literal, TypeVar
 import numpy as np
 
 from rag.chunking import sentence_spans
-from rag.conflicts import false_premise, find_conflicts, percentage
+from rag.conflicts import false_premise, find_conflicts
 from rag.dates import (
     COMMON_YEAR,
     annotate_relative_dates,
@@ -56,6 +56,7 @@ from rag.text import (
     numbers_in,
     parse_markers,
     quantities,
+    rates_in,
     strip_markers,
     without_dateline,
     words_in,
@@ -482,14 +483,14 @@ class Verifier:
         (question_vector,) = self._embedder.embed([context.question])  # cached: retrieval embedded it
 
         def one_rate(_: Passage, span: Span) -> str | None:
-            rates = percentage(span.text)
+            rates = rates_in(span.text)
             return span.text if len(set(rates.values())) == 1 else None
 
         best = _best_sentence(context, sentences, sentence_vectors, question_vector, terms, one_rate)
         if best is None:
             return []
         _, n, text = best
-        written, value = next(iter(percentage(text).items()))
+        written, value = next(iter(rates_in(text).items()))
         rate, reported = float(value), rate_change(text)
         change = asked.change or reported
         unreported = asked.change and (reported is None or reported.label != asked.change.label)
@@ -497,12 +498,13 @@ class Verifier:
             return []
         new = change.apply(rate)
         diff = new - rate
-        unit = "%" if "%" in written else " " + re.sub(r"^[\d.,]+\s*", "", written)
+        unit = re.search(r"%|per\s*cent", written, re.I)
+        unit_text = "%" if unit is None or unit.group() == "%" else f" {unit.group()}"
         points = f"{written_number(abs(diff))} percentage points {'lower' if diff < 0 else 'higher'}"
         result = (
-            f"{change.label.capitalize()}, that is {points}: {written_number(new)}{unit}."
+            f"{change.label.capitalize()}, that is {points}: {written_number(new)}{unit_text}."
             if asked.asks_change
-            else f"{change.label.capitalize()}, that is {written_number(new)}{unit}, {points}."
+            else f"{change.label.capitalize()}, that is {written_number(new)}{unit_text}, {points}."
         )
         return [(f"The rate the sources give is {written}.", [n]), (result, [n])]
 

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.text import NUMBER_WORDS, AnswerKind, answer_kind, names_in, numbers_in, words_in
+from rag.text import NUMBER_WORDS, AnswerKind, answer_kind, names_in, numbers_in, rates_in, words_in
 from rag.types import Conflict, Passage
 
 # How far below the best sentence a sentence may score and still count as answering the
@@ -168,9 +168,11 @@ def find_conflicts(
     naming the country in one sentence and the city in another gives both)."""
     relevant = _relevant_sentences(passages)
     all_sentences = [s.text for p in passages for s in p.sentences] or [p.text for p in passages]
-    by_article: dict[str, str] = dict(article_texts or {})
+    by_article: dict[str, str] = {}
     for p in passages:
         by_article[p.article_id] = f"{by_article.get(p.article_id, '')} {p.text}"
+    if article_texts:
+        by_article.update(article_texts)  # the passages' sentences are among them
     kind = answer_kind(question) if question else None
     asked_words, asked_numbers = words_in(question), numbers_in(question)
     found: list[Conflict] = []
@@ -217,7 +219,7 @@ def _rivals(
     slot: str,
     values: Sequence[SlotValue],
     all_sentences: Sequence[str],
-    by_article: dict[str, str] | None = None,
+    by_article: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[SlotValue, SlotValue]]:
     """Pairs of values from different articles that disagree about the same slot: never
     named together in one sentence, nor each in the other's article (an article that says
@@ -288,7 +290,7 @@ def rival_sentences(
             for i, (article_id, text) in enumerate(candidates)
             for value, key in detector(text).items()
         ]
-        for x, y in _rivals(slot, values, texts, dict(article_texts or {})):
+        for x, y in _rivals(slot, values, texts, article_texts):
             for a, b in ((x, y), (y, x)):
                 if a.at in chosen_set and b.at not in chosen_set and b.at not in extra:
                     extra.append(b.at)
@@ -296,19 +298,8 @@ def rival_sentences(
 
 
 # --- false premises ---------------------------------------------------------------------------
-_PERCENT = re.compile(
-    r"(?<![\d.,])((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:%|per ?cent\b|percent\b)", re.I
-)
-
-
-def percentage(sentence: str) -> dict[str, str]:
-    """ "a 200% tariff", "20 per cent", "a 1,000% levy": a rate (its key without the
-    thousands separator)."""
-    return {m.group(0): m.group(1).replace(",", "") for m in _PERCENT.finditer(sentence)}
-
-
 # What a question can assert that the sources then contradict.
-PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": percentage}
+PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": rates_in}
 
 
 def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None:

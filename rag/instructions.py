@@ -40,9 +40,10 @@ _LABEL = re.compile(
 _LEAD_IN = (
     r"(?:(?:and|but|so|now|then|instead|please|just|simply|only|as my assistant|you should|you must)[\s,]+)*"
 )
+_ORDER_VERB = r"(?:tell|say|state|claim|declare|confirm|write|answer|reply|respond|output)\b"
 _ASSERT = re.compile(
-    rf"^\s*(?P<lead>{_LEAD_IN})(?P<verb>tell me|tell them|say|state|claim|declare|confirm|write|answer|reply|"
-    r"respond|output)(?P<how>(?:\s+(?:only|just|simply))?(?:\s+(?:with|that))?)\s*[:,]?\s+(?P<claim>.+?)\s*[.!;]*$",
+    rf"^\s*(?P<lead>{_LEAD_IN})(?P<verb>{_ORDER_VERB})(?:\s+(?:me|them)\b)?"
+    r"(?P<how>(?:\s+(?:only|just|simply))?(?:\s+(?:with|that))?)\s*[:,]?\s+(?P<claim>.+?)\s*[.!;]*$",
     re.I,
 )
 _HOW_TO_ANSWER = re.compile(
@@ -58,7 +59,6 @@ _ASKS = re.compile(
     r"^(?:who|whom|whose|what|when|where|which|why|how|whether|if|is|are|was|were|did|does|do)\b", re.I
 )
 _QUOTED = re.compile(r"^[\"'“‘](.+?)[\"'”’]?$")
-_ORDER_VERB = r"(?:tell|say|state|claim|declare|confirm|write|answer|reply|respond|output)\b"
 # "Ignore your sources and just tell me …", "Just say yes or no: did …"
 _CLAUSE = re.compile(rf",?\s+(?=and\s+{_LEAD_IN}{_ORDER_VERB})|(?<=\w)\s*:\s+(?=\S)", re.I)
 _BARE_ORDER = re.compile(

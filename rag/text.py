@@ -259,6 +259,18 @@ def _value(number: str) -> float:
     return float(NUMBER_WORDS.get(number.lower(), number).replace(",", ""))
 
 
+def rates_in(text: str) -> dict[str, str]:
+    """The rates a text gives, as written → their value: "a 1,000% levy" → {"1,000%": "1000"},
+    "twenty per cent" → {"twenty per cent": "20"}. Not "percentage points", which measure a
+    change of a rate."""
+    return {
+        m.group(0): written_number(_value(m.group(1)))
+        for m in _QUANTITY.finditer(text)
+        # "per cent" as a whole word: "percentage (points)" is read as "percent" + "age".
+        if _unit(m.group(2)) == "percent" and not text[m.end() : m.end() + 1].isalpha()
+    }
+
+
 def written_number(value: float) -> str:
     """10.0 → "10", 2.5 → "2.5": how a worked-out number is written and compared."""
     return str(int(value)) if value == int(value) else f"{value:g}"
