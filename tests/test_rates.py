@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.rates import rate_change, rate_question
+from rag.text import rates_in
 
 
 @pytest.mark.parametrize(
@@ -38,3 +39,8 @@ def test_rate_question() -> None:
     assert stated is not None and not stated.supposed  # stated as what happened: to be checked
     assert rate_question("What is the port levy?") is None  # no change asked about
     assert rate_question("If the minister halved her staff, what would happen?") is None  # no rate
+
+
+def test_rates_a_text_gives() -> None:
+    text = "a 1,000% levy, the 20-percent duty, twenty per cent, 12.5% and a cut of 5 percentage points"
+    assert rates_in(text) == {"1,000%": "1000", "20-percent": "20", "twenty per cent": "20", "12.5%": "12.5"}
