@@ -64,7 +64,7 @@ _HOW_TO_ANSWER = re.compile(
     r"|\b(?:answer|respond|reply)\b.{0,20}\b(?:from memory|in (?:all )?caps|in capitals|in upper ?case|"
     r"without (?:the )?(?:sources|articles|citations))\b"
     r"|\b(?:print|reveal|repeat|show|output)\b.{0,30}\b(?:system|hidden|secret)\s+(?:prompt|instructions?)\b"
-    r"|\byour\s+(?:reply|answer|response|output)\b|\byou are now\b|\bact as\b|\bpretend\b",
+    r"|\byour\s+(?:reply|answer|response|output)\b|\byou are now\b|\bact (?:as|like)\b|\bpretend\b",
     re.I,
 )
 # Verbs about the reply itself: with no question of their own after them ("answer in
@@ -76,8 +76,8 @@ _REPLY_VERB = re.compile(
     r"switch|stop|include|add|sign|print|reveal|repeat|write)\s+(?:in|into|as|with|by|only|just|your|it|"
     r"this|that|the (?:answer|reply|response|text)|using|every|each|all|no|plain|briefly|exactly|like|"
     r"from|without|me|to)\b"
-    r"|never|always|don['’]?t|do not|make sure|be sure|remember to|pretend|imagine|act (?:as|like)|"
-    r"role-?play|ignore|disregard|forget)\b",
+    r"|never|always|don['’]?t|do not|make sure|be sure|remember to|imagine|role-?play|ignore|disregard|"
+    r"forget)\b",
     re.I,
 )
 # Requests for content stay, even when they say "you": "Tell me what you know about …".
@@ -89,10 +89,10 @@ _REQUEST_VERB = re.compile(
 # knowledge", "you're a pirate now". A reader's "you" in passing ("As you said, the levy
 # rose. By how much?") is context, not an order.
 _ADDRESSED = re.compile(
-    r"\byou\s+(?:must|should|shall|will|need to|have to|are (?:now|a|an|to)|can only|may only|no longer)\b"
+    r"\byou\s+(?:must|should|shall|will|need to|have to|are (?:a|an|to)|can only|may only|no longer)\b"
     r"|\byou['’]re\s+(?:now|a|an)\b"
-    r"|\byour\s+(?:new\s+)?(?:task|job|role|instructions?|goal|purpose|mission|answer|reply|response|output|"
-    r"own|training|memory|rules|system)\b"
+    r"|\byour\s+(?:new\s+)?(?:task|job|role|instructions?|goal|purpose|mission|own|training|memory|rules|"
+    r"system)\b"
     r"|\b(?:use|using|from|with|rely on)\s+your\b",
     re.I,
 )
@@ -117,13 +117,11 @@ _HIDDEN = re.compile(
     re.I | re.S,
 )
 # A pasted transcript: "User: … Assistant: … User: …".
-_TURN = re.compile(
-    r"(?:^|(?<=[.!?\n])\s*|\n)\s*\b(system|assistant|ai|bot|chatbot|developer|admin|user|human|reader|"
-    r"q|question|query)\s*:\s*",
-    re.I,
-)
 _VOICE_OF_THE_ASSISTANT = {"system", "assistant", "ai", "bot", "chatbot", "developer", "admin"}
-_TURN_LABEL = re.compile(r"^\s*(?:q|question|query|user|human|reader)\s*[:.]?\s*$", re.I)
+_VOICE_OF_THE_READER = {"user", "human", "reader", "q", "question", "query"}
+_VOICES = "|".join(sorted(_VOICE_OF_THE_ASSISTANT | _VOICE_OF_THE_READER))
+_TURN = re.compile(rf"(?:^|(?<=[.!?\n])\s*|\n)\s*\b({_VOICES})\s*:\s*", re.I)
+_TURN_LABEL = re.compile(rf"^\s*(?:{'|'.join(sorted(_VOICE_OF_THE_READER))})\s*[:.]?\s*$", re.I)
 _ASIDE = re.compile(r"\(([^()]{3,300})\)|\[([^\[\]]{3,300})\]")
 
 _ASKS = re.compile(
