@@ -20,7 +20,7 @@ import numpy as np
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.store import VectorStore
-from rag.text import STEMMER
+from rag.text import lexical_tokens
 from rag.types import Chunk, Hit, SearchFilters
 
 RRF_K = 60
@@ -113,12 +113,7 @@ class HybridRetriever:
             return _SparseIndex(revision, [], None, time.monotonic() - started)
         import bm25s
 
-        tokens = bm25s.tokenize(
-            [f"{c.title}\n{c.text}" for c in chunks],
-            stopwords="en",
-            stemmer=STEMMER,
-            show_progress=False,
-        )
+        tokens = lexical_tokens([f"{c.title}\n{c.text}" for c in chunks])
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
         return _SparseIndex(revision, chunks, bm25, time.monotonic() - started)
@@ -127,9 +122,7 @@ class HybridRetriever:
         index = self._sparse_index()
         if index is None or index.bm25 is None:
             return []
-        import bm25s
-
-        query_tokens = bm25s.tokenize([query], stopwords="en", stemmer=STEMMER, show_progress=False)
+        query_tokens = lexical_tokens([query])
         if not query_tokens.vocab:
             return []
         k = min(len(index.chunks), max(n * 4, n) if filters else n)

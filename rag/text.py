@@ -23,6 +23,50 @@ def _stemmer() -> Any:
 STEMMER = _stemmer()
 
 
+# One thing written two ways, which the stemmer keeps apart: a month's abbreviation and
+# its name ("Nov. 10" / "November 10"), "per cent" / "percent" / "%", a digit and its word
+# (the tokenizer drops one-character tokens, so "3 calls" lost its number). An answer
+# that spells out the month its source abbreviates shared one word fewer with it, and a
+# verified date could fall just under the support threshold.
+_MONTH_NAMES = {
+    "Jan": "January",
+    "Feb": "February",
+    "Mar": "March",
+    "Apr": "April",
+    "Jun": "June",
+    "Jul": "July",
+    "Aug": "August",
+    "Sep": "September",
+    "Sept": "September",
+    "Oct": "October",
+    "Nov": "November",
+    "Dec": "December",
+}
+# Only with its full stop or before a day: "Jan" alone may be a name.
+_MONTH_ABBREVIATION = re.compile(r"\b(" + "|".join(_MONTH_NAMES) + r")(?:\.|(?=\s+\d))")
+_PERCENT_SIGN = re.compile(r"\s*%|\bper\s+cent\b", re.I)
+_DIGIT = re.compile(r"(?<![\d.,])\b(\d)\b(?![.,]?\d)")
+_DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+
+
+def spelled_out(text: str) -> str:
+    """`text` with each of those written one way, for word matching only (BM25 and
+    overlap scores read it; nobody sees it)."""
+    text = _MONTH_ABBREVIATION.sub(lambda m: _MONTH_NAMES[m.group(1)], text)
+    text = _PERCENT_SIGN.sub(" percent", text)
+    return _DIGIT.sub(lambda m: _DIGIT_WORDS[int(m.group(1))], text)
+
+
+def lexical_tokens(texts: Sequence[str]) -> Any:
+    """bm25s tokens (stemmed, English stopwords out) of `texts` spelled out: one
+    definition of a word for the BM25 index, its queries and every overlap score."""
+    import bm25s
+
+    return bm25s.tokenize(
+        [spelled_out(t) for t in texts], stopwords="en", stemmer=STEMMER, show_progress=False
+    )
+
+
 @lru_cache(maxsize=16384)
 def content_terms(text: str) -> tuple[str, ...]:
     """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores.
@@ -30,7 +74,9 @@ def content_terms(text: str) -> tuple[str, ...]:
     and again (every claim against every passage)."""
     import bm25s
 
-    tokens = bm25s.tokenize([text], stopwords="en", stemmer=STEMMER, show_progress=False, return_ids=False)
+    tokens = bm25s.tokenize(
+        [spelled_out(text)], stopwords="en", stemmer=STEMMER, show_progress=False, return_ids=False
+    )
     return tuple(tokens[0]) if tokens else ()
 
 
@@ -316,7 +362,10 @@ def name_key(word: str) -> str:
 
 def names_in(text: str) -> set[str]:
     """Capitalised words of one sentence, lower-cased without possessive or dots
-    ("China's" → "china", "U.S." → "us"), except its first word (capitalised anyway)."""
+    ("China's" → "china", "U.S." → "us"), except its first word (capitalised anyway).
+    Months are read spelled out, as `words_in` reads them: "November 10" names nothing
+    that a source's "Nov. 10" lacks."""
+    text = spelled_out(text)
     return {name_key(m.group(0)) for m in _NAME_WORD.finditer(text) if text[: m.start()].strip(" \"“‘'(")}
 
 
@@ -327,7 +376,7 @@ def name_among(key: str, words: set[str]) -> bool:
 
 
 def words_in(text: str) -> set[str]:
-    return {name_key(w) for w in re.findall(r"[A-Za-z’'.-]*[A-Za-z]", text)}
+    return {name_key(w) for w in re.findall(r"[A-Za-z’'.-]*[A-Za-z]", spelled_out(text))}
 
 
 # --- citation markers ---------------------------------------------------------------------

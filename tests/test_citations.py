@@ -111,6 +111,30 @@ def test_invented_claim_is_removed_and_rest_kept(verifier: Verifier, context: Co
     assert not result.empty
 
 
+@pytest.mark.parametrize(
+    ("source", "claim"),
+    [
+        ("The truce expires on Nov. 10 unless it is extended.", "The truce expires on November 10 [1]."),
+        ("The truce expires on November 10 unless it is extended.", "The truce expires on Nov. 10 [1]."),
+        ("The levy rose to 20 per cent in Sept. last year.", "The levy rose to 20% in September [1]."),
+    ],
+)
+def test_a_month_or_percent_written_the_other_way_is_supported(source: str, claim: str) -> None:
+    """The model often spells out the month its source abbreviates; that is the same date,
+    not a name the sources never use."""
+    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+    context = Context(
+        question="When does the truce expire?", passages=[_passage(1, "a", source)], best_relevance=0.7
+    )
+    result = verifier.verify(claim, context)
+    assert not result.empty and result.claims[0].supported
+
+
+def test_a_month_the_sources_never_give_is_not_supported(verifier: Verifier, context: Context) -> None:
+    result = verifier.verify("Trump will meet Xi in South Korea on December 30 [1].", context)
+    assert result.empty
+
+
 def test_invented_number_is_not_supported(verifier: Verifier, context: Context) -> None:
     result = verifier.verify("Trump threatened an additional 250% tariff on Chinese goods [2].", context)
     assert result.empty

@@ -10,6 +10,7 @@ from rag.chunking import count_tokens
 from rag.config import Settings
 from rag.context import ContextBuilder, sub_questions
 from rag.embedding import CachedEmbedder, build_embedder
+from rag.text import content_terms, lexical_tokens
 from rag.types import Chunk, Hit
 
 
@@ -124,3 +125,25 @@ def test_a_day_count_seeds_a_different_dated_sentence_for_each_event(builder: Co
     context = builder.build(question, hits, count_tokens(first) + 14)
     text = " ".join(p.text for p in context.passages)
     assert "Friday" in text and "Oct. 30" in text
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("expires Nov. 10", "expires November 10"),
+        ("met in Sept. last year", "met in September last year"),
+        ("a 20 per cent levy", "a 20% levy"),
+        ("a 20 percent levy", "a 20% levy"),
+        ("three phone calls", "3 phone calls"),
+    ],
+)
+def test_one_thing_written_two_ways_is_one_set_of_words(one: str, other: str) -> None:
+    """Sentence scores and BM25 read words through the same spelling: a question with
+    "November" matches a sentence with "Nov." as well as one with "November"."""
+    assert content_terms(one) == content_terms(other)
+    assert list(lexical_tokens([one]).vocab) == list(lexical_tokens([other]).vocab)
+
+
+def test_a_name_like_a_month_abbreviation_stays_a_name() -> None:
+    assert "jan" in content_terms("Jan Kowalski said so")
+    assert content_terms("3.5 per cent") == content_terms("3.5%")
