@@ -56,5 +56,17 @@ def test_abstains_when_articles_do_not_say(local_pipeline: Pipeline) -> None:
     assert answer.text == "The articles don't say."
 
 
+def test_the_same_question_gets_the_same_answer_whatever_came_before(local_pipeline: Pipeline) -> None:
+    """The model's prompt cache must not carry one question into the next one's reply:
+    without going back to the fixed opening first, the first answer here was "The
+    articles don't say." and the same question after another one was answered."""
+    question = "So Trump and Xi had talked three times in 2025 before meeting, is that right?"
+    first = local_pipeline.ask(question)
+    local_pipeline.ask("Over how many years does China's new economic blueprint aim to deepen self-reliance?")
+    again = local_pipeline.ask(question)
+    assert again.text == first.text
+    assert [c.quote for c in again.citations] == [c.quote for c in first.citations]
+
+
 def _body_of(pipeline: Pipeline, article_id: str) -> str:
     return " ".join(c.text for c in pipeline.store.chunks_of(article_id))
