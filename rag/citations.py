@@ -43,7 +43,7 @@ from rag.dates import (
     point_dates,
 )
 from rag.embedding import Embedder
-from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
+from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN, shown_sentences
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.text import (
     clean_claim,
@@ -173,9 +173,11 @@ class Verifier:
         may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
         # The prompt may show relative dates resolved ("Thursday (Oct 30, 2025)") and
         # absolute ones with their weekday ("Oct. 31 (Friday)"), both worked out in code
-        # from the article's own date: a claim repeating them is supported by the passage.
+        # from the article's own date, and a person named by one word with the article's
+        # introduction of them ("Costa (Ana Costa, China director at …)"): a claim
+        # repeating them is supported by the passage.
         seen = " ".join(
-            annotate_weekdays(annotate_relative_dates(p.text, p.date), p.date)
+            annotate_weekdays(annotate_relative_dates(" ".join(shown_sentences(p)), p.date), p.date)
             + (f" {p.date:%A %B} {p.date.day}, {p.date.year}" if p.date else "")
             for p in group
         )

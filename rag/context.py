@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from rag.config import Settings
 from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
 from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
+from rag.people import introductions, with_people
 from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap, match_score
 from rag.types import Chunk, Context, Hit, Passage, Span
 
@@ -59,6 +60,13 @@ class ScoredSentence:
     score: float
     vector: np.ndarray
     part_scores: tuple[float, ...] = ()
+    people: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> str:
+        """The sentence as scored and as the model reads it: people named by one word
+        carry their introduction."""
+        return with_people(self.text, self.people)
 
 
 def _repeats(sentence: ScoredSentence, chosen: Iterable[ScoredSentence]) -> bool:
@@ -84,6 +92,20 @@ def _seeds(scored: Sequence[ScoredSentence], dated: bool) -> list[ScoredSentence
     return list(dict.fromkeys(seeds))
 
 
+def _people_of(items: Sequence[tuple[Chunk, int, int, str, int]]) -> dict[tuple[str, int], dict[str, str]]:
+    """Who each sentence's one-word names are, read over each article's sentences in order
+    (what retrieval read of it)."""
+    by_article: dict[str, list[tuple[int, str]]] = {}
+    for chunk, start, _, text, _ in items:
+        by_article.setdefault(chunk.article_id, []).append((start, text))
+    out: dict[tuple[str, int], dict[str, str]] = {}
+    for article_id, sentences in by_article.items():
+        sentences.sort()
+        for (start, _), people in zip(sentences, introductions([t for _, t in sentences]), strict=True):
+            out[(article_id, start)] = people
+    return out
+
+
 class ContextBuilder:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self._settings = settings
@@ -102,16 +124,20 @@ class ContextBuilder:
         items = [item for item in candidates.values() if not is_heading(item[3])]
         if not items:
             return []
+        people = _people_of(items)
+        shown = [with_people(text, people[(chunk.article_id, start)]) for chunk, start, _, text, _ in items]
         parts = sub_questions(question)
         queries = [question, *parts]
-        vectors = self._embedder.embed(queries + [text for _, _, _, text, _ in items])
+        vectors = self._embedder.embed(queries + shown)
         query_vecs, sentence_vecs = vectors[: len(queries)], vectors[len(queries) :]
         cosines = sentence_vecs @ query_vecs.T
         terms = [content_terms(q) for q in queries]
         scored = []
-        for (chunk, start, end, text, rank), cos_row, vec in zip(items, cosines, sentence_vecs, strict=True):
+        for (chunk, start, end, text, rank), seen, cos_row, vec in zip(
+            items, shown, cosines, sentence_vecs, strict=True
+        ):
             per_query = [
-                match_score(float(cos_row[i]), terms[i], text) + cue_bonus(queries[i], text)
+                match_score(float(cos_row[i]), terms[i], seen) + cue_bonus(queries[i], seen)
                 for i in range(len(queries))
             ]
             score = max(per_query[0], max(per_query[1:], default=0.0) - 0.02) + 0.03 / (1 + rank)
@@ -123,10 +149,11 @@ class ContextBuilder:
                     end,
                     text,
                     float(cos_row.max()),
-                    lexical_overlap(terms[0], text),
+                    lexical_overlap(terms[0], seen),
                     score,
                     vec,
                     tuple(per_query[1:]),
+                    people[(chunk.article_id, start)],
                 )
             )
         return sorted(scored, key=lambda s: s.score, reverse=True)
@@ -248,7 +275,10 @@ class ContextBuilder:
                     start=group[0].start,
                     end=group[-1].end,
                     relevance=max(s.cosine for s in group),
-                    sentences=[Span(start=s.start, end=s.end, text=s.text, score=s.score) for s in group],
+                    sentences=[
+                        Span(start=s.start, end=s.end, text=s.text, score=s.score, people=s.people)
+                        for s in group
+                    ],
                 )
             )
         return passages

@@ -1,0 +1,112 @@
+"""People named by one word carry the article's introduction of them (rag/people.py), in the
+sentence ranking, the prompt and the verifier."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rag.citations import Verifier
+from rag.config import Settings
+from rag.context import ContextBuilder
+from rag.embedding import CachedEmbedder, build_embedder
+from rag.people import introductions, with_people
+from rag.prompts import format_passage
+from rag.types import Chunk, Hit
+
+INTRO = "“The talks will be hard,” said Ana Costa, China director at the consultancy Lisbon Partners."
+FACT = "The two sides may agree to resume the port talks next month, Costa said."
+
+
+def test_a_surname_gets_the_name_and_role_it_was_introduced_with() -> None:
+    people = introductions([INTRO, "The ferry strike entered its third week.", FACT])
+    assert people[2] == {"Costa": "Ana Costa, China director at the consultancy Lisbon Partners"}
+    assert people[0] == {} and people[1] == {}
+    assert with_people(FACT, people[2]) == (
+        "The two sides may agree to resume the port talks next month, Costa (Ana Costa, China "
+        "director at the consultancy Lisbon Partners) said."
+    )
+
+
+def test_a_title_before_the_name_introduces_them_too() -> None:
+    sentences = ["Port Authority Chief Executive Rui Lopes met the mayor of Porto.", "Lopes warned of delays."]
+    assert introductions(sentences)[1] == {"Lopes": "Port Authority Chief Executive Rui Lopes"}
+
+
+def test_he_or_she_who_speaks_is_the_one_the_sentence_before_introduced() -> None:
+    people = introductions([INTRO, "“Both sides want calm,” she added, while avoiding any concession."])
+    assert people[1] == {"she": "Ana Costa, China director at the consultancy Lisbon Partners"}
+
+
+@pytest.mark.parametrize(
+    "sentences",
+    [
+        # "the Post", "the U.S." and acronyms name no person.
+        ["The Lisbon Daily Post reported it first.", "The minister told the Post so."],
+        ["Portuguese Prime Minister Rui Lopes spoke.", "The U.S. and Portugal agree."],
+        ["The Lisbon Port Authority (LPA) met.", "LPA said so."],
+        # A clause after the name is not a role; a bare name says nothing new.
+        ["Talks ended, said Ana Costa, who left early.", "Costa said so."],
+        ["Ana Costa spoke first.", "Costa said so."],
+    ],
+)
+def test_no_introduction_where_there_is_no_person_or_no_role(sentences: list[str]) -> None:
+    assert introductions(sentences)[-1] == {}
+
+
+def test_people_the_article_names_everywhere_are_not_introduced_again() -> None:
+    sentences = ["Mayor Rui Lopes of Porto spoke.", *(f"Lopes said point {i}." for i in range(4))]
+    assert all(people == {} for people in introductions(sentences))
+
+
+def _hit(article: str, sentences: list[str], rank: int) -> Hit:
+    text = " ".join(sentences)
+    chunk = Chunk(
+        id=f"{article}-0",
+        article_id=article,
+        index=0,
+        text=text,
+        start=0,
+        end=len(text),
+        title=f"Title {article}",
+        date=dt.date(2025, 10, 24),
+        version="v",
+        n_chunks=1,
+    )
+    return Hit(chunk=chunk, score=1.0 / (1 + rank))
+
+
+def test_a_question_by_role_finds_the_fact_stated_under_a_surname() -> None:
+    """The sentence holding the fact says "Costa said": scored with her introduction it
+    answers "What does the Lisbon Partners director expect?", the model reads who Costa is,
+    and an answer naming her role is supported by the passage it cites."""
+    settings = Settings(llm_backend="extractive", context_token_budget=64)
+    embedder = CachedEmbedder(build_embedder(settings))
+    hits = [
+        _hit("a", [INTRO, "The ferry strike entered its third week.", FACT], 0),
+        _hit(
+            "b",
+            [
+                "Porto's mayor expects the port talks to stall until spring.",
+                "The harbour master expects more ships to wait outside Porto.",
+                "Dock workers expect the port talks to drag on for months.",
+                "Shipping firms expect higher fees at the port of Porto.",
+            ],
+            1,
+        ),
+    ]
+    question = "What does the Lisbon Partners China director expect from the port talks?"
+    builder = ContextBuilder(settings, embedder)
+    # Without her introduction the fact ranked 4th, behind the mayor's and the dock workers'.
+    assert builder.score_sentences(question, hits)[0].text == FACT
+    context = builder.build(question, hits)
+    fact = next(p for p in context.passages if "next month" in p.text)
+    # What a citation quotes stays the article's own words; the model reads who Costa is.
+    assert any(s.text == FACT for s in fact.sentences) and FACT in fact.text
+    assert "Costa (Ana Costa, China director at the consultancy Lisbon Partners) said" in format_passage(fact)
+    verified = Verifier(embedder).verify(
+        f"Lisbon Partners' China director Ana Costa expects the port talks to resume next month [{fact.n}].",
+        context,
+    )
+    assert not verified.empty and verified.claims[0].supported
