@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from rag.config import Settings
 from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
 from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
-from rag.people import introductions, with_people
+from rag.people import Introduction, introductions, with_people
 from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap, match_score
 from rag.types import Chunk, Context, Hit, Passage, Span
 
@@ -60,13 +60,7 @@ class ScoredSentence:
     score: float
     vector: np.ndarray
     part_scores: tuple[float, ...] = ()
-    people: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def shown(self) -> str:
-        """The sentence as scored and as the model reads it: people named by one word
-        carry their introduction."""
-        return with_people(self.text, self.people)
+    introduced_in: tuple[int, ...] = ()  # where the article introduced the people it names by one word
 
 
 def _repeats(sentence: ScoredSentence, chosen: Iterable[ScoredSentence]) -> bool:
@@ -92,17 +86,22 @@ def _seeds(scored: Sequence[ScoredSentence], dated: bool) -> list[ScoredSentence
     return list(dict.fromkeys(seeds))
 
 
-def _people_of(items: Sequence[tuple[Chunk, int, int, str, int]]) -> dict[tuple[str, int], dict[str, str]]:
+def _people_of(
+    items: Sequence[tuple[Chunk, int, int, str, int]],
+) -> dict[tuple[str, int], dict[str, Introduction]]:
     """Who each sentence's one-word names are, read over each article's sentences in order
-    (what retrieval read of it)."""
+    (what retrieval read of it); an introduction's `sentence` is the start offset of the
+    sentence that gave it."""
     by_article: dict[str, list[tuple[int, str]]] = {}
     for chunk, start, _, text, _ in items:
         by_article.setdefault(chunk.article_id, []).append((start, text))
-    out: dict[tuple[str, int], dict[str, str]] = {}
+    out: dict[tuple[str, int], dict[str, Introduction]] = {}
     for article_id, sentences in by_article.items():
         sentences.sort()
         for (start, _), people in zip(sentences, introductions([t for _, t in sentences]), strict=True):
-            out[(article_id, start)] = people
+            out[(article_id, start)] = {
+                w: Introduction(i.who, sentences[i.sentence][0]) for w, i in people.items()
+            }
     return out
 
 
@@ -125,7 +124,12 @@ class ContextBuilder:
         if not items:
             return []
         people = _people_of(items)
-        shown = [with_people(text, people[(chunk.article_id, start)]) for chunk, start, _, text, _ in items]
+        # Scored as if the article had said who they are: "Costa (Ana Costa, China director
+        # at …) said" answers a question about the director.
+        shown = [
+            with_people(text, {w: i.who for w, i in people[(chunk.article_id, start)].items()})
+            for chunk, start, _, text, _ in items
+        ]
         parts = sub_questions(question)
         queries = [question, *parts]
         vectors = self._embedder.embed(queries + shown)
@@ -153,7 +157,7 @@ class ContextBuilder:
                     score,
                     vec,
                     tuple(per_query[1:]),
-                    people[(chunk.article_id, start)],
+                    tuple(dict.fromkeys(i.sentence for i in people[(chunk.article_id, start)].values())),
                 )
             )
         return sorted(scored, key=lambda s: s.score, reverse=True)
@@ -197,6 +201,11 @@ class ContextBuilder:
                 i = siblings.index(by_position[(s.article_id, s.start)])
                 if i > 0 and siblings[i - 1].end >= s.start - 2:
                     group.insert(0, siblings[i - 1])
+            # The sentences that said who its one-word names are ("said Ana Costa, China
+            # director at …" before "Costa said …").
+            introducing = [by_position.get((s.article_id, at)) for at in s.introduced_in]
+            group[:0] = [g for g in introducing if g is not None]
+            group = list(dict.fromkeys(group))
             cost = sum(count_tokens(g.text) for g in group if (g.article_id, g.start) not in chosen)
             if chosen and used + cost > budget:
                 continue
@@ -275,10 +284,7 @@ class ContextBuilder:
                     start=group[0].start,
                     end=group[-1].end,
                     relevance=max(s.cosine for s in group),
-                    sentences=[
-                        Span(start=s.start, end=s.end, text=s.text, score=s.score, people=s.people)
-                        for s in group
-                    ],
+                    sentences=[Span(start=s.start, end=s.end, text=s.text, score=s.score) for s in group],
                 )
             )
         return passages

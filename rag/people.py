@@ -3,21 +3,22 @@
 Readers ask by role ("What did the consultancy's China director expect?"); articles
 introduce a person once with that role ("said Ana Costa, China director at the consultancy
 Lisbon Partners") and afterwards write "Costa said". The sentence holding the fact then
-shares no word with the question, and neither the sentence ranking nor the model can tell
-that Costa is the director. So a sentence that names a person by one word carries their
-introduction with it: "Costa (Ana Costa, China director at the consultancy Lisbon Partners)
-said …" is what the ranking scores, the model reads and the verifier checks against. The
-text a citation quotes stays the article's own.
+shares no word with the question, so the sentence ranking misses it, and a model shown it
+alone cannot tell that Costa is the director. So a sentence that names a person by one word
+is scored with their introduction ("Costa (Ana Costa, China director at …) said"), and
+when it is chosen the sentence that introduced them comes with it, in the article's own
+words, as the sentence before a "He said …" does.
 
 Only people the article names rarely (in at most `RARELY` sentences) are introduced again:
-the principal figures of a story are named everywhere, and repeating their titles in every
-sentence would cost prompt tokens and tell a reader nothing.
+the principal figures of a story are named everywhere, and bringing in their introduction
+for every sentence would cost prompt tokens and tell a reader nothing.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 RARELY = 3
 _WORD = r"[A-Z][A-Za-z’'.-]*[A-Za-z.]"
@@ -74,21 +75,26 @@ def _introduction(sentence: str, word: str) -> str | None:
     return None
 
 
-def introductions(sentences: Sequence[str]) -> list[dict[str, str]]:
-    """For each sentence of one article, in the article's order: {word: who they are} for
-    each person it names by one word, from the latest earlier sentence that named them in
-    full, when the article names them rarely."""
+class Introduction(NamedTuple):
+    who: str  # "Ana Costa, China director at the consultancy Lisbon Partners"
+    sentence: int  # the index of the sentence that introduced them
+
+
+def introductions(sentences: Sequence[str]) -> list[dict[str, Introduction]]:
+    """For each sentence of one article, in the article's order: {word: who they are and
+    where the article said so} for each person it names by one word, from the latest
+    earlier sentence that named them in full, when the article names them rarely."""
     mentions = [set(re.findall(r"[A-Za-z][A-Za-z’'-]+", s)) for s in sentences]
-    out: list[dict[str, str]] = []
+    out: list[dict[str, Introduction]] = []
     for i, sentence in enumerate(sentences):
-        found: dict[str, str] = {}
+        found: dict[str, Introduction] = {}
         for word in dict.fromkeys(_single_words(sentence)):
             if _CALENDAR.match(word) or sum(word in m for m in mentions) > RARELY:
                 continue
-            for earlier in reversed(sentences[:i]):
-                who = _introduction(earlier, word)
+            for j in range(i - 1, -1, -1):
+                who = _introduction(sentences[j], word)
                 if who:
-                    found[word] = who
+                    found[word] = Introduction(who, j)
                     break
         speaker = _PRONOUN_SPEAKER.search(sentence)
         if speaker and i > 0:
@@ -99,7 +105,7 @@ def introductions(sentences: Sequence[str]) -> list[dict[str, str]]:
                 if (who := _introduction(sentences[i - 1], m.group(0).split()[-1].rstrip(".,")))
             ]
             if people:
-                found[speaker.group(1)] = people[-1]
+                found[speaker.group(1)] = Introduction(people[-1], i - 1)
         out.append(found)
     return out
 

@@ -11,7 +11,6 @@ import datetime as dt
 import re
 
 from rag.dates import annotate_relative_dates, annotate_weekdays, asks_day_count
-from rag.people import with_people
 from rag.types import Context, Passage, Turn
 
 MODEL_ABSTAIN = "I don't know based on the provided sources."
@@ -42,17 +41,12 @@ def _when(day: dt.date | None) -> str:
 _ASKS_WEEKDAY = re.compile(r"\b(day of the week|weekday|what day|which day)\b", re.I)
 
 
-def shown_sentences(p: Passage) -> list[str]:
-    """The passage's sentences as the model reads them: people named by one word carry
-    their introduction ("Costa (Ana Costa, China director at …) said")."""
-    return [with_people(s.text, s.people) for s in p.sentences] or [p.text]
-
-
 def format_passage(p: Passage, question: str = "") -> str:
-    """`[n] (outlet, date) text`, relative dates resolved, people introduced; for a
-    question about a day of the week, absolute dates get their weekday too."""
+    """`[n] (outlet, date) text`, relative dates resolved; for a question about a day of
+    the week, absolute dates get their weekday too."""
     meta = ", ".join(x for x in (p.source, _when(p.date) if p.date else None) if x)
-    text = " ".join(annotate_relative_dates(s, p.date) for s in shown_sentences(p))
+    sentences = [s.text for s in p.sentences] or [p.text]
+    text = " ".join(annotate_relative_dates(s, p.date) for s in sentences)
     if _ASKS_WEEKDAY.search(question):
         text = annotate_weekdays(text, p.date)
     return f"[{p.n}] ({meta}) {text}" if meta else f"[{p.n}] {text}"

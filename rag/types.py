@@ -93,11 +93,6 @@ class Span(_Frozen):
     score: float | None = Field(
         default=None, description="How well this sentence answers the question (context stage)."
     )
-    people: dict[str, str] = Field(
-        default_factory=dict,
-        description="Who the people it names by one word are, from where the article introduced "
-        'them ({"Costa": "Ana Costa, China director at …"}): shown beside the name, never quoted.',
-    )
 
 
 class Passage(_Frozen):

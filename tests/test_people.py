@@ -11,7 +11,7 @@ from rag.citations import Verifier
 from rag.config import Settings
 from rag.context import ContextBuilder
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.people import introductions, with_people
+from rag.people import Introduction, introductions, with_people
 from rag.prompts import format_passage
 from rag.types import Chunk, Hit
 
@@ -21,9 +21,9 @@ FACT = "The two sides may agree to resume the port talks next month, Costa said.
 
 def test_a_surname_gets_the_name_and_role_it_was_introduced_with() -> None:
     people = introductions([INTRO, "The ferry strike entered its third week.", FACT])
-    assert people[2] == {"Costa": "Ana Costa, China director at the consultancy Lisbon Partners"}
+    assert people[2] == {"Costa": Introduction("Ana Costa, China director at the consultancy Lisbon Partners", 0)}
     assert people[0] == {} and people[1] == {}
-    assert with_people(FACT, people[2]) == (
+    assert with_people(FACT, {"Costa": people[2]["Costa"].who}) == (
         "The two sides may agree to resume the port talks next month, Costa (Ana Costa, China "
         "director at the consultancy Lisbon Partners) said."
     )
@@ -31,12 +31,12 @@ def test_a_surname_gets_the_name_and_role_it_was_introduced_with() -> None:
 
 def test_a_title_before_the_name_introduces_them_too() -> None:
     sentences = ["Port Authority Chief Executive Rui Lopes met the mayor of Porto.", "Lopes warned of delays."]
-    assert introductions(sentences)[1] == {"Lopes": "Port Authority Chief Executive Rui Lopes"}
+    assert introductions(sentences)[1] == {"Lopes": Introduction("Port Authority Chief Executive Rui Lopes", 0)}
 
 
 def test_he_or_she_who_speaks_is_the_one_the_sentence_before_introduced() -> None:
     people = introductions([INTRO, "“Both sides want calm,” she added, while avoiding any concession."])
-    assert people[1] == {"she": "Ana Costa, China director at the consultancy Lisbon Partners"}
+    assert people[1] == {"she": Introduction("Ana Costa, China director at the consultancy Lisbon Partners", 0)}
 
 
 @pytest.mark.parametrize(
@@ -79,8 +79,9 @@ def _hit(article: str, sentences: list[str], rank: int) -> Hit:
 
 def test_a_question_by_role_finds_the_fact_stated_under_a_surname() -> None:
     """The sentence holding the fact says "Costa said": scored with her introduction it
-    answers "What does the Lisbon Partners director expect?", the model reads who Costa is,
-    and an answer naming her role is supported by the passage it cites."""
+    answers "What does the Lisbon Partners director expect?", the sentence introducing her
+    comes with it (the model reads who Costa is, in the article's words), and an answer
+    naming her role is supported by the passage it cites."""
     settings = Settings(llm_backend="extractive", context_token_budget=64)
     embedder = CachedEmbedder(build_embedder(settings))
     hits = [
@@ -98,13 +99,12 @@ def test_a_question_by_role_finds_the_fact_stated_under_a_surname() -> None:
     ]
     question = "What does the Lisbon Partners China director expect from the port talks?"
     builder = ContextBuilder(settings, embedder)
-    # Without her introduction the fact ranked 4th, behind the mayor's and the dock workers'.
+    # Scored without her introduction, the fact ranked 4th, behind the mayor's and the dock
+    # workers' expectations.
     assert builder.score_sentences(question, hits)[0].text == FACT
     context = builder.build(question, hits)
     fact = next(p for p in context.passages if "next month" in p.text)
-    # What a citation quotes stays the article's own words; the model reads who Costa is.
-    assert any(s.text == FACT for s in fact.sentences) and FACT in fact.text
-    assert "Costa (Ana Costa, China director at the consultancy Lisbon Partners) said" in format_passage(fact)
+    assert [s.text for s in fact.sentences][0] == INTRO and FACT in format_passage(fact)
     verified = Verifier(embedder).verify(
         f"Lisbon Partners' China director Ana Costa expects the port talks to resume next month [{fact.n}].",
         context,
