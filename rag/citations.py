@@ -43,7 +43,7 @@ from rag.dates import (
     point_dates,
 )
 from rag.embedding import Embedder
-from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN, shown_sentences
+from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.text import (
     clean_claim,
@@ -51,6 +51,7 @@ from rag.text import (
     derived_quantities,
     lexical_overlap,
     match_score,
+    measured_quantities,
     name_among,
     names_in,
     numbers_in,
@@ -173,11 +174,9 @@ class Verifier:
         may combine facts from two sources ("brokered in May [1] … expires Nov. 10 [2]")."""
         # The prompt may show relative dates resolved ("Thursday (Oct 30, 2025)") and
         # absolute ones with their weekday ("Oct. 31 (Friday)"), both worked out in code
-        # from the article's own date, and a person named by one word with the article's
-        # introduction of them ("Costa (Ana Costa, China director at …)"): a claim
-        # repeating them is supported by the passage.
+        # from the article's own date: a claim repeating them is supported by the passage.
         seen = " ".join(
-            annotate_weekdays(annotate_relative_dates(" ".join(shown_sentences(p)), p.date), p.date)
+            annotate_weekdays(annotate_relative_dates(p.text, p.date), p.date)
             + (f" {p.date:%A %B} {p.date.day}, {p.date.year}" if p.date else "")
             for p in group
         )
@@ -189,13 +188,18 @@ class Verifier:
         cosine = max((float(np.max(v @ claim.vector)) for v in vectors if len(v)), default=0.0)
         score = 0.5 * lexical + 0.5 * max(cosine, 0.0)
         unexplained = numbers_in(claim.text) - numbers_in(seen) - exempt
-        if unexplained:
+        # An amount in a unit of measure must be in the sources in that unit: "lasted 30
+        # minutes" is not supported by "October 30".
+        unmeasured = {
+            q for q in measured_quantities(claim.text) if q[0] not in exempt
+        } - measured_quantities(seen)
+        if unexplained or unmeasured:
             # A number worked out from the sources ("half of 20 per cent", the days
             # between two dates) is supported; a number from nowhere is invented.
             days = {day for p in group for day in dates_meant(p.text, p.date)}
             derived = derived_quantities(seen, days)
             worked_out = {v for v, unit in quantities(claim.text) if (v, unit) in derived}
-            if unexplained - worked_out:
+            if unexplained - worked_out or bool(unmeasured - derived):
                 return min(score, self._threshold - 0.01)
         if names_in(claim.text) - words_in(seen) - exempt_names:
             # A name the sources never use ("under the US Trade Act") is invented too.

@@ -349,7 +349,23 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
         for later in dates[i + 1 :]:
             gap = (later - earlier).days
             derived |= {(written_number(gap), "day"), (written_number(gap + 1), "day")}
+    # Years between a year the text names and the article's own ("last met in 2019" in a
+    # 2025 article: six years).
+    years = {int(y) for y in _YEAR.findall(text)} | {d.year for d in dates}
+    derived |= {(written_number(abs(a - b)), "year") for a in years for b in years if a != b}
     return derived
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+# Units of a measured amount: an answer stating one ("lasted 30 minutes") must find that
+# amount in that unit in its sources, or worked out from them. A bare number is not
+# enough: "30" in "October 30" says nothing about minutes.
+MEASURE_UNITS = frozenset({"percent", "minu", "hour", "day", "week", "mont", "year"})
+
+
+def measured_quantities(text: str) -> set[tuple[str, str]]:
+    """The (number, unit) pairs of `text` whose unit is a measure (`MEASURE_UNITS`)."""
+    return {q for q in quantities(text) if q[1] in MEASURE_UNITS}
 
 
 # --- names ------------------------------------------------------------------------------

@@ -130,6 +130,29 @@ def test_a_month_or_percent_written_the_other_way_is_supported(source: str, clai
     assert not result.empty and result.claims[0].supported
 
 
+def test_a_duration_from_a_date_s_day_is_invented(verifier: Verifier, context: Context) -> None:
+    """"30" is in "October 30"; "30 minutes" is in no source."""
+    result = verifier.verify("Trump will meet Xi in South Korea for 30 minutes [1].", context)
+    assert result.empty
+
+
+@pytest.mark.parametrize(
+    ("source", "claim"),
+    [
+        ("The minister floated a possible one-year pause in the levy.", "The levy may be paused for one year [1]."),
+        ("The two mayors last met in 2019 in Porto.", "The two mayors last met six years ago, in 2019 [1]."),
+        ("The ferry strike lasted a week.", "The ferry strike lasted a week [1]."),
+    ],
+)
+def test_an_amount_the_sources_give_or_imply_in_its_unit_is_supported(source: str, claim: str) -> None:
+    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+    context = Context(
+        question="How long is the pause?", passages=[_passage(1, "a", source)], best_relevance=0.7
+    )
+    result = verifier.verify(claim, context)
+    assert not result.empty and result.claims[0].supported
+
+
 def test_a_month_the_sources_never_give_is_not_supported(verifier: Verifier, context: Context) -> None:
     result = verifier.verify("Trump will meet Xi in South Korea on December 30 [1].", context)
     assert result.empty
