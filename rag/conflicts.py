@@ -104,6 +104,9 @@ def person_name(sentence: str) -> dict[str, str]:
 DETECTORS: dict[str, Detector] = {"place": meeting_place, "count": event_count, "name": person_name}
 # The kind of question (rag.text.answer_kind) each slot answers.
 SLOT_KINDS: dict[str, AnswerKind] = {"place": "place", "count": "number", "name": "name"}
+# Of number questions, a count of times answers only these ("how long did the call last?"
+# is not asking how many calls there were).
+_ASKS_COUNT = re.compile(r"\bhow (?:many|often)\b|\bnumber of\b", re.I)
 
 _TEMPLATES = {
     "place": "Sources differ on the place: {x} [{a}] or {y} [{b}].",
@@ -186,11 +189,8 @@ def find_conflicts(
             # A place the question names is its frame ("which city in Portugal?").
             values = [v for v in values if v.value.split()[-1].lower() not in asked_words]
         # Off the question's kind, only a disagreement over a value the question states.
-        asked_about = (
-            (lambda v: _stated_in(v, question, asked_numbers))
-            if question and SLOT_KINDS[slot] != kind
-            else None
-        )
+        off_kind = SLOT_KINDS[slot] != kind or (slot == "count" and not _ASKS_COUNT.search(question))
+        asked_about = (lambda v: _stated_in(v, question, asked_numbers)) if question and off_kind else None
         conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article, asked_about)
         if conflict is not None:
             found.append(conflict)

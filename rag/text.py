@@ -212,6 +212,8 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?([a-z]{3,})\b", re.I)
+_HOW_LONG = re.compile(r"\bhow long\b", re.I)
+_TIME_UNITS = {"second", "minute", "hour", "day", "week", "month", "year", "decade"}
 
 
 def _gives_count(text: str, question: str) -> bool:
@@ -223,6 +225,8 @@ def _gives_count(text: str, question: str) -> bool:
     if counted:
         stem = counted.group(1).lower().removesuffix("s")[:4]  # "days" → "day", "countries" → "coun"
         units = _UNIT_SYNONYMS.get(stem, {stem})
+    elif _HOW_LONG.search(question):
+        units = _TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
     # Hyphens split: "a three-nation tour" counts nations, "a two-day summit" days.
     tokens = re.findall(r"[\w%.]+", text)
     for i, token in enumerate(tokens):

@@ -94,6 +94,11 @@ def test_a_count_must_count_what_was_asked() -> None:
     assert gives_kind("A two-day summit [1].", "number", "How many days does the summit run?")
     assert gives_kind("A three-nation tour [1].", "number", "How many countries does the tour visit?")
     assert not gives_kind("A three-nation tour [1].", "number", "How many days does the tour last?")
+    # "How long" asks for a duration: a count of something else does not answer it.
+    question = "How long did the mayors' phone call last?"
+    assert not gives_kind("They have had at least two phone calls [1].", "number", question)
+    assert gives_kind("It lasted about 40 minutes [1].", "number", question)
+    assert gives_kind("A possible one-year pause [1].", "number", "How long was the pause?")
 
 
 def test_no_passages_or_weak_ones_abstain_before_generation() -> None:

@@ -245,6 +245,16 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
     assert [c.values for c in found] == [["at least three times", "at least two phone calls"]]
 
 
+def test_a_count_of_calls_answers_how_many_not_how_long() -> None:
+    passages = [
+        _scored(1, "x", "The mayors have spoken at least three times this year.", 0.9),
+        _scored(2, "y", "The mayors have had at least two phone calls this year.", 0.88),
+    ]
+    answer = "The mayors have had at least two phone calls this year."
+    assert find_conflicts(passages, answer, "How many times did the mayors speak?")
+    assert find_conflicts(passages, answer, "How long did the mayors' last call take?") == []
+
+
 @pytest.mark.parametrize(
     ("sentence", "cleaned"),
     [
