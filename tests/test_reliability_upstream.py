@@ -298,14 +298,14 @@ def test_llm_citing_a_missing_passage_is_not_trusted(
         _assert_in_time(call, "bad citation")
         assert call.status == 200
     for answer in (ask.body, sse.events[-1][1]):
-        assert answer["backend"] == "openai" and "[9]" not in answer["text"], answer
+        assert answer["backend"] == "openai" and "[99]" not in answer["text"], answer
         # The claim's citation to a passage the prompt never had is dropped; it gives no
         # date for a "when" question, so the best source sentence is quoted instead.
-        assert 9 not in answer["claims"][0]["cited"], answer
+        assert 99 not in answer["claims"][0]["cited"], answer
         assert not answer["abstained"] and answer["citations"], answer
         assert "soybeans" not in answer["text"].lower(), answer
         assert len(answer["citations"]) <= 8  # only passages that exist
-    assert "[9]" not in chat.body["choices"][0]["message"]["content"]
+    assert "[99]" not in chat.body["choices"][0]["message"]["content"]
 
 
 def test_breaker_through_http(llm_services: dict[str, ServeProcess], breaker_llm: ScriptedLLM) -> None:

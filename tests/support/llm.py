@@ -23,7 +23,7 @@ from typing import Any
 from support.net import LoopbackHTTPServer, QuietHandler
 
 ANSWER = "Trump and Xi will meet in South Korea on October 30 [1]."
-BAD_CITATION = "China agreed to buy soybeans [9]."
+BAD_CITATION = "China agreed to buy soybeans [99]."
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ SERVER_ERROR = Reply(status=500)
 OVERLOADED = Reply(status=503, error="overloaded", headers={"Retry-After": "60"})
 MALFORMED = Reply(malformed=True)
 CUT_STREAM = Reply(cut_after_words=3)
-CITES_A_MISSING_PASSAGE = Reply(text=BAD_CITATION)  # [9]: the prompt never has nine passages
+CITES_A_MISSING_PASSAGE = Reply(text=BAD_CITATION)  # [99]: no prompt has 99 passages
 
 
 class ScriptedLLM(LoopbackHTTPServer):
