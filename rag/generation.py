@@ -194,6 +194,9 @@ class OpenAIChatGenerator:
                     raise
                 time.sleep(backoff)
 
+    def _before_ask(self, deadline: float | None, *, insist: bool) -> None:
+        """What a backend does before each ask (the local model: see `LocalGenerator`)."""
+
     def _request(self, context: Context, history: list[Turn] | None, insist: bool = False) -> dict[str, Any]:
         return {
             "model": self._model,
@@ -217,6 +220,7 @@ class OpenAIChatGenerator:
         self.breaker.before_call()
         verdict = False
         try:
+            self._before_ask(deadline, insist=insist)
             chunks = self._create(request, deadline, stream=True, stream_options={"include_usage": True})
             for chunk in chunks:
                 usage = getattr(chunk, "usage", None)
@@ -322,14 +326,7 @@ class LocalGenerator(OpenAIChatGenerator):
             timeout=min(self.budget_s(deadline), 10.0),  # no retries: the question's own call has them
         )
 
-    def stream(
-        self,
-        context: Context,
-        history: list[Turn] | None = None,
-        deadline: float | None = None,
-        *,
-        insist: bool = False,
-    ) -> Gen[str, None, Usage]:
+    def _before_ask(self, deadline: float | None, *, insist: bool) -> None:
         """The same question gets the same answer whatever was asked before. llama.cpp
         reuses the longest prefix the last prompt shares with this one, and on CPU a
         token's numbers depend on the batch it was read in: after another question, the
@@ -339,12 +336,12 @@ class LocalGenerator(OpenAIChatGenerator):
         going back to the opening first, 24 of 24 were the same every time, for 0.09 s a
         question. The second ask (`insist`) keeps the first one's prompt: it is read on
         top of it on purpose."""
-        if not insist:
-            try:
-                self._read_opening(deadline)
-            except Exception:  # the question itself reports an unreachable model
-                log.debug("prompt-cache rewind failed", exc_info=True)
-        return (yield from super().stream(context, history, deadline, insist=insist))
+        if insist:
+            return
+        try:
+            self._read_opening(deadline)
+        except Exception:  # the question itself reports an unreachable model
+            log.debug("prompt-cache rewind failed", exc_info=True)
 
 
 _ENTITY = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+[A-Z][a-zA-Z’'-]+)*")

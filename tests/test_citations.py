@@ -114,18 +114,19 @@ def test_invented_claim_is_removed_and_rest_kept(verifier: Verifier, context: Co
 @pytest.mark.parametrize(
     ("source", "claim"),
     [
+        # The model often spells out the month its source abbreviates: the same date, not a
+        # name the sources never use.
         ("The truce expires on Nov. 10 unless it is extended.", "The truce expires on November 10 [1]."),
         ("The truce expires on November 10 unless it is extended.", "The truce expires on Nov. 10 [1]."),
         ("The levy rose to 20 per cent in Sept. last year.", "The levy rose to 20% in September [1]."),
+        # An amount in a unit of measure, given or worked out in that unit.
+        ("The minister floated a possible one-year pause in the levy.", "The levy may be paused for one year [1]."),
+        ("The two mayors last met in 2019 in Porto.", "The two mayors last met six years ago, in 2019 [1]."),
+        ("The ferry strike lasted a week.", "The ferry strike lasted a week [1]."),
     ],
 )
-def test_a_month_or_percent_written_the_other_way_is_supported(source: str, claim: str) -> None:
-    """The model often spells out the month its source abbreviates; that is the same date,
-    not a name the sources never use."""
-    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
-    context = Context(
-        question="When does the truce expire?", passages=[_passage(1, "a", source)], best_relevance=0.7
-    )
+def test_a_claim_worded_unlike_its_source_is_supported(verifier: Verifier, source: str, claim: str) -> None:
+    context = Context(question="What happened?", passages=[_passage(1, "a", source)], best_relevance=0.7)
     result = verifier.verify(claim, context)
     assert not result.empty and result.claims[0].supported
 
@@ -134,23 +135,6 @@ def test_a_duration_from_a_date_s_day_is_invented(verifier: Verifier, context: C
     """"30" is in "October 30"; "30 minutes" is in no source."""
     result = verifier.verify("Trump will meet Xi in South Korea for 30 minutes [1].", context)
     assert result.empty
-
-
-@pytest.mark.parametrize(
-    ("source", "claim"),
-    [
-        ("The minister floated a possible one-year pause in the levy.", "The levy may be paused for one year [1]."),
-        ("The two mayors last met in 2019 in Porto.", "The two mayors last met six years ago, in 2019 [1]."),
-        ("The ferry strike lasted a week.", "The ferry strike lasted a week [1]."),
-    ],
-)
-def test_an_amount_the_sources_give_or_imply_in_its_unit_is_supported(source: str, claim: str) -> None:
-    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
-    context = Context(
-        question="How long is the pause?", passages=[_passage(1, "a", source)], best_relevance=0.7
-    )
-    result = verifier.verify(claim, context)
-    assert not result.empty and result.claims[0].supported
 
 
 def test_a_month_the_sources_never_give_is_not_supported(verifier: Verifier, context: Context) -> None:

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from support.chunks import hit
 
 from rag.chunking import count_tokens
 from rag.config import Settings
 from rag.context import ContextBuilder, sub_questions
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.text import content_terms, lexical_tokens
-from rag.types import Chunk, Hit
 
 
 @pytest.fixture(scope="module")
 def builder() -> ContextBuilder:
     settings = Settings(llm_backend="extractive")
     return ContextBuilder(settings, CachedEmbedder(build_embedder(settings)))
-
-
-def _hit(article: str, text: str, rank: int) -> Hit:
-    chunk = Chunk(
-        id=f"{article}-0",
-        article_id=article,
-        index=0,
-        text=text,
-        start=0,
-        end=len(text),
-        title=f"Title {article}",
-        date=dt.date(2025, 10, 24),
-        version="v",
-        n_chunks=1,
-    )
-    return Hit(chunk=chunk, score=1.0 / (1 + rank))
 
 
 @pytest.mark.parametrize(
@@ -59,13 +41,13 @@ def test_each_event_of_a_day_count_brings_its_dated_sentence(builder: ContextBui
     """Both events must be dated in the prompt, however the pool ranks them for the
     question as a whole."""
     hits = [
-        _hit(
+        hit(
             "a",
             "The leaders' meeting drew attention from markets. Analysts expect the meeting to be long.",
             0,
         ),
-        _hit("b", "The leaders will hold their meeting in Porto on Oct. 30.", 1),
-        _hit("c", "The tariff deadline is set for Nov. 1, the White House said.", 2),
+        hit("b", "The leaders will hold their meeting in Porto on Oct. 30.", 1),
+        hit("c", "The tariff deadline is set for Nov. 1, the White House said.", 2),
     ]
     context = builder.build("How many days separate the tariff deadline from the leaders' meeting?", hits, 64)
     text = " ".join(p.text for p in context.passages)
@@ -76,8 +58,8 @@ def test_a_rival_that_repeats_a_chosen_sentence_is_not_added_twice(builder: Cont
     """The other side of a disagreement comes in past the budget, but told twice by one
     outlet (headline and body) it is one side: the tokens go to evidence, not repeats."""
     hits = [
-        _hit("a", "The APEC summit takes place in the city of Porto on Oct. 31.", 0),
-        _hit(
+        hit("a", "The APEC summit takes place in the city of Porto on Oct. 31.", 0),
+        hit(
             "b",
             "The APEC summit takes place in the city of Lisbon. "
             "The APEC summit takes place in the city of Lisbon, officials said.",
@@ -95,8 +77,8 @@ def test_the_context_keeps_what_retrieval_read_of_each_article(builder: ContextB
     context (in order) for the conflict check: "in Portugal" in one sentence and "in Porto"
     in another of one article is a country and its city."""
     hits = [
-        _hit("a", "The envoys meet in Porto on Oct. 31. Portugal hosts the talks for the first time.", 0),
-        _hit("b", "The envoys meet in Lisbon, officials said.", 1),
+        hit("a", "The envoys meet in Porto on Oct. 31. Portugal hosts the talks for the first time.", 0),
+        hit("b", "The envoys meet in Lisbon, officials said.", 1),
     ]
     context = builder.build("Where do the envoys meet?", hits, 10)  # room for one sentence
     assert len([s for p in context.passages for s in p.sentences]) < 3
@@ -111,14 +93,14 @@ def test_a_day_count_seeds_a_different_dated_sentence_for_each_event(builder: Co
     matches "when is she meeting the mayor" best names none, and with it in the prompt
     instead the meeting cannot be dated."""
     hits = [
-        _hit(
+        hit(
             "a",
             "Officials on Friday confirmed the envoy's trip to Porto, during which she is expected to meet "
             "the mayor to discuss the harbour, the fishing quotas and the new bridge.",
             0,
         ),
-        _hit("b", "When she is meeting the mayor, the envoy will raise the harbour.", 1),
-        _hit("c", "The council set Oct. 30 for talks with him.", 5),
+        hit("b", "When she is meeting the mayor, the envoy will raise the harbour.", 1),
+        hit("c", "The council set Oct. 30 for talks with him.", 5),
     ]
     question = "How many days after officials confirmed the envoy's trip is she meeting the mayor?"
     first = builder.build(question, hits, 64).passages[0].text

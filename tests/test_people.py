@@ -3,9 +3,8 @@ sentence ranking, the prompt and the verifier."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from support.chunks import hit
 
 from rag.citations import Verifier
 from rag.config import Settings
@@ -13,7 +12,6 @@ from rag.context import ContextBuilder
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.people import Introduction, introductions, with_people
 from rag.prompts import format_passage
-from rag.types import Chunk, Hit
 
 INTRO = "“The talks will be hard,” said Ana Costa, China director at the consultancy Lisbon Partners."
 FACT = "The two sides may agree to resume the port talks next month, Costa said."
@@ -60,23 +58,6 @@ def test_people_the_article_names_everywhere_are_not_introduced_again() -> None:
     assert all(people == {} for people in introductions(sentences))
 
 
-def _hit(article: str, sentences: list[str], rank: int) -> Hit:
-    text = " ".join(sentences)
-    chunk = Chunk(
-        id=f"{article}-0",
-        article_id=article,
-        index=0,
-        text=text,
-        start=0,
-        end=len(text),
-        title=f"Title {article}",
-        date=dt.date(2025, 10, 24),
-        version="v",
-        n_chunks=1,
-    )
-    return Hit(chunk=chunk, score=1.0 / (1 + rank))
-
-
 def test_a_question_by_role_finds_the_fact_stated_under_a_surname() -> None:
     """The sentence holding the fact says "Costa said": scored with her introduction it
     answers "What does the Lisbon Partners director expect?", the sentence introducing her
@@ -85,15 +66,15 @@ def test_a_question_by_role_finds_the_fact_stated_under_a_surname() -> None:
     settings = Settings(llm_backend="extractive", context_token_budget=64)
     embedder = CachedEmbedder(build_embedder(settings))
     hits = [
-        _hit("a", [INTRO, "The ferry strike entered its third week.", FACT], 0),
-        _hit(
+        hit("a", " ".join([INTRO, "The ferry strike entered its third week.", FACT]), 0),
+        hit(
             "b",
-            [
+            " ".join([
                 "Porto's mayor expects the port talks to stall until spring.",
                 "The harbour master expects more ships to wait outside Porto.",
                 "Dock workers expect the port talks to drag on for months.",
                 "Shipping firms expect higher fees at the port of Porto.",
-            ],
+            ]),
             1,
         ),
     ]

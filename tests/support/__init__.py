@@ -10,5 +10,6 @@ Test modules import from here, never from each other (fixtures live in conftest.
 - `llm`: a scripted OpenAI-compatible chat server, its script per instance;
 - `app`: the real ASGI app in process (settings, a seeded store, readiness);
 - `pipelines`: a seeded in-process pipeline, and settings for one on the scripted LLM;
-- `netguard`: the socket guard that refuses non-loopback traffic, and `unshare -n`.
+- `netguard`: the socket guard that refuses non-loopback traffic, and `unshare -n`;
+- `chunks`: a retrieved chunk made from text, for the stages after retrieval.
 """
