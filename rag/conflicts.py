@@ -29,7 +29,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.text import NUMBER_WORDS, AnswerKind, answer_kind, names_in, numbers_in, rates_in, words_in
+from rag.text import (
+    CALENDAR_WORD,
+    NUMBER_WORDS,
+    AnswerKind,
+    answer_kind,
+    asks_count,
+    names_in,
+    numbers_in,
+    rates_in,
+    words_in,
+)
 from rag.types import Conflict, Passage
 
 # How far below the best sentence a sentence may score and still count as answering the
@@ -54,7 +64,7 @@ def topics_of(sentence: str) -> frozenset[str]:
     weekday). Two places are rivals only when their sentences share one — the same
     summit, the same people — and "EU summit in Madrid" vs "NATO summit in Porto"
     share none."""
-    return frozenset(w for w in names_in(sentence) if not _CALENDAR.match(w.title()))
+    return frozenset(w for w in names_in(sentence) if not CALENDAR_WORD.match(w.title()))
 
 
 # --- detectors ------------------------------------------------------------------------------
@@ -65,16 +75,10 @@ _MEETING_PLACE = re.compile(
 )
 
 
-_CALENDAR = re.compile(
-    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*$"
-)
-
-
 def meeting_place(sentence: str) -> dict[str, str]:
     """ "meet … in X", "summit … in the eastern city of X": where an event happens."""
-    return {
-        m.group(1): m.group(1) for m in _MEETING_PLACE.finditer(sentence) if not _CALENDAR.match(m.group(1))
-    }
+    places = (m.group(1) for m in _MEETING_PLACE.finditer(sentence))
+    return {p: p for p in places if not CALENDAR_WORD.match(p)}
 
 
 _COUNT = re.compile(
@@ -104,9 +108,6 @@ def person_name(sentence: str) -> dict[str, str]:
 DETECTORS: dict[str, Detector] = {"place": meeting_place, "count": event_count, "name": person_name}
 # The kind of question (rag.text.answer_kind) each slot answers.
 SLOT_KINDS: dict[str, AnswerKind] = {"place": "place", "count": "number", "name": "name"}
-# Of number questions, a count of times answers only these ("how long did the call last?"
-# is not asking how many calls there were).
-_ASKS_COUNT = re.compile(r"\bhow (?:many|often)\b|\bnumber of\b", re.I)
 
 _TEMPLATES = {
     "place": "Sources differ on the place: {x} [{a}] or {y} [{b}].",
@@ -189,7 +190,9 @@ def find_conflicts(
             # A place the question names is its frame ("which city in Portugal?").
             values = [v for v in values if v.value.split()[-1].lower() not in asked_words]
         # Off the question's kind, only a disagreement over a value the question states.
-        off_kind = SLOT_KINDS[slot] != kind or (slot == "count" and not _ASKS_COUNT.search(question))
+        # Of number questions, a count of times answers only those asking for a count
+        # ("how long did the call last?" is not asking how many calls there were).
+        off_kind = SLOT_KINDS[slot] != kind or (slot == "count" and not asks_count(question))
         asked_about = (lambda v: _stated_in(v, question, asked_numbers)) if question and off_kind else None
         conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article, asked_about)
         if conflict is not None:

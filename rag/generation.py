@@ -297,6 +297,9 @@ class LocalGenerator(OpenAIChatGenerator):
     def __init__(self, settings: Settings, server: LocalServer | None = None) -> None:
         super().__init__(settings, api_key="not-needed", model="local")
         self._server = server or LocalServer(settings)
+        # The start every prompt shares: the system prompt and the user turn's opening.
+        system = build_messages(Context(question="", passages=[], best_relevance=0.0))[:1]
+        self._opening = [*system, {"role": "user", "content": "Sources:\n"}]
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -317,10 +320,9 @@ class LocalGenerator(OpenAIChatGenerator):
     def _read_opening(self, deadline: float | None) -> None:
         """Ask for one token after the fixed opening alone. Its prompt is cached whole, so
         this reads one token (≈0.09 s) and leaves the cache holding exactly the opening."""
-        opening = build_messages(Context(question="", passages=[], best_relevance=0.0))[:1]
         self._get_client().chat.completions.create(
             model=self._model,
-            messages=[*opening, {"role": "user", "content": "Sources:\n"}],
+            messages=self._opening,
             max_tokens=1,
             temperature=0.0,
             timeout=min(self.budget_s(deadline), 10.0),  # no retries: the question's own call has them

@@ -17,15 +17,15 @@ for every sentence would cost prompt tokens and tell a reader nothing.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
+
+from rag.text import CALENDAR_WORD
 
 RARELY = 3
 _WORD = r"[A-Z][A-Za-z’'.-]*[A-Za-z.]"
 _RUN = re.compile(rf"{_WORD}(?:[ -]{_WORD})*")
-_CALENDAR = re.compile(
-    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?$"
-)
 # Words a run of capitals often starts with that are not part of anyone's title.
 _LEADING = re.compile(r"^(?:(?:The|A|An|And|But|In|On|At|By|For|With|From|Said|Says|Speaking)\s+)+")
 # An appositive after the full name says who they are; a clause after it does not.
@@ -43,36 +43,45 @@ def _runs(sentence: str) -> list[re.Match[str]]:
 
 def _single_words(sentence: str) -> list[str]:
     """Words standing alone in capitals (not part of a longer run of capitalised words),
-    and not after "the": "the Post", "the U.S." are not people."""
+    and not after "the": "the Gazette", "the U.K." are not people."""
     return [
         m.group(0).rstrip(".")
         for m in _runs(sentence)
         if " " not in m.group(0)
         and "-" not in m.group(0)
         and len(m.group(0).rstrip(".")) >= 3
-        and not m.group(0).rstrip(".").isupper()  # an acronym ("APEC") is no one's name
+        and not m.group(0).rstrip(".").isupper()  # an acronym ("LPA") is no one's name
         and not re.search(r"\bthe\s+$", sentence[: m.start()], re.I)
     ]
 
 
-def _introduction(sentence: str, word: str) -> str | None:
-    """The full name holding `word` in `sentence`, with the title before it and the
-    appositive after it: "U.S. Treasury Secretary Scott Bessent", "Ana Costa, China
-    director at the consultancy Lisbon Partners"."""
+def _introduced_in(sentence: str) -> dict[str, str]:
+    """{word: who} for each person `sentence` names in full, under each word a later
+    sentence may call them by: the full name with the title before it and the appositive
+    after it ("Port Authority Chief Executive Rui Lopes", "Ana Costa, China director at the
+    consultancy Lisbon Partners")."""
+    found: dict[str, str] = {}
     for m in _runs(sentence):
         names = [re.sub(r"[’']s$|[.,]$", "", n) for n in m.group(0).split()]
-        # A surname ends a name ("Ana Costa") or starts a short one that puts it first
-        # ("Wang Wentao", "Han Shen Lin"), never the first of a long run ("U.S. President
-        # Donald Trump" does not introduce "U.S").
-        if len(names) < 2 or not (word in names[-2:] or (word == names[0] and len(names) <= 3)):
+        if len(names) < 2:
             continue
         who = _LEADING.sub("", m.group(0)).rstrip(".")
         role = _APPOSITIVE.match(sentence[m.end() :])
-        if role and not _NOT_A_ROLE.match(role.group(1)) and len(role.group(1).split()) <= _MAX_ROLE_WORDS:
-            return f"{who}, {role.group(1)}"
-        # Without an appositive, only a title before the name says who they are.
-        return who if len(who.split()) > 3 or (len(who.split()) == 3 and word != names[0]) else None
-    return None
+        has_role = bool(
+            role and not _NOT_A_ROLE.match(role.group(1)) and len(role.group(1).split()) <= _MAX_ROLE_WORDS
+        )
+        if role and has_role:
+            who = f"{who}, {role.group(1)}"
+        # A surname ends a name ("Ana Costa") or starts a short one that puts it first
+        # ("Chen Lan", "Ho Mei Ling"), never the first of a long run ("Portuguese Prime
+        # Minister Rui Lopes" does not introduce "Portuguese").
+        words = dict.fromkeys([*names[-2:], *(names[:1] if len(names) <= 3 else [])])
+        for word in words:
+            # Without an appositive, only a title before the name says who they are.
+            titled = len(who.split()) > 3 or (len(who.split()) == 3 and word != names[0])
+            if (has_role or titled) and word not in found:
+                found[word] = who
+    return found
 
 
 class Introduction(NamedTuple):
@@ -84,28 +93,21 @@ def introductions(sentences: Sequence[str]) -> list[dict[str, Introduction]]:
     """For each sentence of one article, in the article's order: {word: who they are and
     where the article said so} for each person it names by one word, from the latest
     earlier sentence that named them in full, when the article names them rarely."""
-    mentions = [set(re.findall(r"[A-Za-z][A-Za-z’'-]+", s)) for s in sentences]
+    introduced = [_introduced_in(s) for s in sentences]
+    named_in = Counter(w for s in sentences for w in set(re.findall(r"[A-Za-z][A-Za-z’'-]+", s)))
     out: list[dict[str, Introduction]] = []
     for i, sentence in enumerate(sentences):
         found: dict[str, Introduction] = {}
         for word in dict.fromkeys(_single_words(sentence)):
-            if _CALENDAR.match(word) or sum(word in m for m in mentions) > RARELY:
+            if CALENDAR_WORD.match(word) or named_in[word] > RARELY:
                 continue
-            for j in range(i - 1, -1, -1):
-                who = _introduction(sentences[j], word)
-                if who:
-                    found[word] = Introduction(who, j)
-                    break
+            j = next((j for j in range(i - 1, -1, -1) if word in introduced[j]), None)
+            if j is not None:
+                found[word] = Introduction(introduced[j][word], j)
         speaker = _PRONOUN_SPEAKER.search(sentence)
-        if speaker and i > 0:
-            # "…, he added": the one the sentence before introduced.
-            people = [
-                who
-                for m in _runs(sentences[i - 1])
-                if (who := _introduction(sentences[i - 1], m.group(0).split()[-1].rstrip(".,")))
-            ]
-            if people:
-                found[speaker.group(1)] = Introduction(people[-1], i - 1)
+        if speaker and i > 0 and introduced[i - 1]:
+            # "…, she added": the last one the sentence before introduced.
+            found[speaker.group(1)] = Introduction(list(introduced[i - 1].values())[-1], i - 1)
         out.append(found)
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -41,6 +42,11 @@ _MONTH_NAMES = {
     "Nov": "November",
     "Dec": "December",
 }
+# A month's or a weekday's name, whole or cut short ("Oct.", "Thursday"): capitalised, but
+# nobody's name and no place.
+CALENDAR_WORD = re.compile(
+    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?$"
+)
 # Only with its full stop or before a day: "Jan" alone may be a name.
 _MONTH_ABBREVIATION = re.compile(r"\b(" + "|".join(_MONTH_NAMES) + r")(?:\.|(?=\s+\d))")
 _PERCENT_SIGN = re.compile(r"\s*%|\bper\s+cent\b", re.I)
@@ -53,13 +59,17 @@ def spelled_out(text: str) -> str:
     return _PERCENT_SIGN.sub(" percent", text)
 
 
-def lexical_tokens(texts: Sequence[str]) -> Any:
+def lexical_tokens(texts: Sequence[str], *, return_ids: bool = True) -> Any:
     """bm25s tokens (stemmed, English stopwords out) of `texts` spelled out: one
     definition of a word for the BM25 index, its queries and every overlap score."""
     import bm25s
 
     return bm25s.tokenize(
-        [spelled_out(t) for t in texts], stopwords="en", stemmer=STEMMER, show_progress=False
+        [spelled_out(t) for t in texts],
+        stopwords="en",
+        stemmer=STEMMER,
+        show_progress=False,
+        return_ids=return_ids,
     )
 
 
@@ -68,11 +78,7 @@ def content_terms(text: str) -> tuple[str, ...]:
     """Lower-cased stemmed words without stopwords: shared by BM25 and overlap scores.
     Cached: context selection and verification ask for the same sentences' terms again
     and again (every claim against every passage)."""
-    import bm25s
-
-    tokens = bm25s.tokenize(
-        [spelled_out(text)], stopwords="en", stemmer=STEMMER, show_progress=False, return_ids=False
-    )
+    tokens = lexical_tokens([text], return_ids=False)
     return tuple(tokens[0]) if tokens else ()
 
 
@@ -209,7 +215,12 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
 
 _HOW_MANY = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?([a-z]{3,})\b", re.I)
 _HOW_LONG = re.compile(r"\bhow long\b", re.I)
-_TIME_UNITS = {"second", "minute", "hour", "day", "week", "month", "year", "decade"}
+_ASKS_COUNT = re.compile(r"\bhow (?:many|often)\b|\bnumber of\b", re.I)
+
+
+def asks_count(question: str) -> bool:
+    """Whether a number question asks how many times or things, not how long or how much."""
+    return _ASKS_COUNT.search(question) is not None
 
 
 def _gives_count(text: str, question: str) -> bool:
@@ -217,12 +228,12 @@ def _gives_count(text: str, question: str) -> bool:
     two leaders" is no answer to "How many member economies …?"."""
     asked = numbers_in(question)
     counted = _HOW_MANY.search(question)
-    units = None
+    units: AbstractSet[str] | None = None
     if counted:
         stem = counted.group(1).lower().removesuffix("s")[:4]  # "days" → "day", "countries" → "coun"
         units = _UNIT_SYNONYMS.get(stem, {stem})
     elif _HOW_LONG.search(question):
-        units = _TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
+        units = TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
     # Hyphens split: "a three-nation tour" counts nations, "a two-day summit" days.
     tokens = re.findall(r"[\w%.]+", text)
     for i, token in enumerate(tokens):
@@ -349,7 +360,7 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
         for later in dates[i + 1 :]:
             gap = (later - earlier).days
             derived |= {(written_number(gap), "day"), (written_number(gap + 1), "day")}
-    # Years between a year the text names and the article's own ("last met in 2019" in a
+    # Years between a year the text names and the article's own ("opened in 2019" in a
     # 2025 article: six years).
     years = {int(y) for y in _YEAR.findall(text)} | {d.year for d in dates}
     derived |= {(written_number(abs(a - b)), "year") for a in years for b in years if a != b}
@@ -357,10 +368,12 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
 
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+# Units of time as `quantities` names them ("minutes" → "minu", "months" → "mont").
+TIME_UNITS = frozenset({"seco", "minu", "hour", "day", "week", "mont", "year", "deca"})
 # Units of a measured amount: an answer stating one ("lasted 30 minutes") must find that
 # amount in that unit in its sources, or worked out from them. A bare number is not
 # enough: "30" in "October 30" says nothing about minutes.
-MEASURE_UNITS = frozenset({"percent", "minu", "hour", "day", "week", "mont", "year"})
+MEASURE_UNITS = TIME_UNITS | {"percent"}
 
 
 def measured_quantities(text: str) -> set[tuple[str, str]]:
