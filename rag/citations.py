@@ -499,8 +499,15 @@ class Verifier:
         written, value = next(iter(rates_in(text).items()))
         rate, reported = float(value), rate_change(text)
         change = asked.change or reported
-        unreported = asked.change and (reported is None or reported.label != asked.change.label)
-        if change is None or (unreported and not asked.supposed):
+        correction: list[tuple[str, list[int]]] = []
+        if asked.change and not asked.supposed and (reported is None or reported.label != asked.change.label):
+            if reported is None:
+                return []
+            # The question states a change the source reports otherwise ("doubled" where it
+            # says "by half"): correct it, then work out the change reported.
+            correction = [(f"Correction: {reported.label}, not {asked.change.label}.", [n])]
+            change = reported
+        if change is None:
             return []
         new = change.apply(rate)
         diff = new - rate
@@ -512,7 +519,7 @@ class Verifier:
             if asked.asks_change
             else f"{change.label.capitalize()}, that is {written_number(new)}{unit_text}, {points}."
         )
-        return [(f"The rate the sources give is {written}.", [n]), (result, [n])]
+        return [*correction, (f"The rate the sources give is {written}.", [n]), (result, [n])]
 
     # --- all steps ----------------------------------------------------------------------
     def verify(self, draft_text: str, context: Context) -> Verified:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from rag.text import (
@@ -35,10 +36,12 @@ from rag.text import (
     AnswerKind,
     answer_kind,
     asks_count,
+    content_terms,
     names_in,
     numbers_in,
     rates_in,
     words_in,
+    years_in,
 )
 from rag.types import Conflict, Passage
 
@@ -301,8 +304,13 @@ def rival_sentences(
 
 
 # --- false premises ---------------------------------------------------------------------------
+def years_named(sentence: str) -> dict[str, str]:
+    """ "last met in 2019": the years a sentence names."""
+    return {year: year for year in years_in(sentence)}
+
+
 # What a question can assert that the sources then contradict.
-PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": rates_in}
+PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": rates_in, "year": years_named}
 
 
 def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None:
@@ -319,10 +327,24 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
                 continue
             for passage, sentence in relevant:
                 rivals = [v for v, k in detector(sentence).items() if k != key]
-                if rivals and (topics_of(sentence) - _words(rivals[0])) & asked_topics:
+                if rivals and _about_the_same(question, value, sentence, rivals[0], asked_topics):
                     return Conflict(
                         description=f"Correction: {rivals[0]}, not {value}.",
                         values=[value, rivals[0]],
                         citations=[passage.n],
                     )
     return None
+
+
+def _about_the_same(
+    question: str, value: str, sentence: str, rival: str, asked_topics: AbstractSet[str]
+) -> bool:
+    """Whether a sentence giving `rival` speaks of what the question gives `value` for: it
+    shares a named thing with the question, or, when the question names nothing ("when the
+    two leaders last met in 2017"), at least two of its other words."""
+    if (topics_of(sentence) - _words(rival)) & asked_topics:
+        return True
+    if topics_of(question):
+        return False
+    asked = set(content_terms(question.replace(value, " "))) - set(content_terms(rival))
+    return len(asked & set(content_terms(sentence))) >= 2

@@ -368,6 +368,13 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
 
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
+
+
+def years_in(text: str) -> set[str]:
+    """The years a text names, as written ("in 2019")."""
+    return set(_YEAR.findall(text))
+
+
 # Units of time as `quantities` names them ("minutes" → "minu", "months" → "mont").
 TIME_UNITS = frozenset({"seco", "minu", "hour", "day", "week", "mont", "year", "deca"})
 # Units of a measured amount: an answer stating one ("lasted 30 minutes") must find that

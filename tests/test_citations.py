@@ -419,6 +419,27 @@ def test_false_premise_is_corrected_first(verifier: Verifier) -> None:
     assert verifier.verify("I don't know.", thousand).text == "Correction: 100%, not 1,000% [1]."
 
 
+def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> None:
+    """A question that names nothing ("the two mayors") is matched to the sentence that
+    gives another year by the words they share; a sentence about something else that
+    happens to name a year is no correction."""
+    passages = [
+        _scored(1, "a", "The two mayors last met in 2019, at a port conference.", 0.9),
+        _scored(2, "b", "The Porto bridge opened in 2016 after years of delay.", 0.8),
+    ]
+    met = Context(
+        question="What did the two mayors agree when they last met back in 2017?",
+        passages=passages,
+        best_relevance=0.7,
+    )
+    assert verifier.verify("I don't know.", met).text == "Correction: 2019, not 2017 [1]."
+    unrelated = met.model_copy(update={"question": "Which ferry line was opened in 2017?"})
+    assert verifier.verify("I don't know.", unrelated).empty
+    # The year the sources give is no premise to correct.
+    right = met.model_copy(update={"question": "What did the two mayors agree when they last met in 2019?"})
+    assert verifier.verify("I don't know.", right).empty
+
+
 def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
     """The prompt shows "October 30 (Thursday)" for weekday questions, computed from the
     article's date: an answer repeating that weekday is not an invented name."""
@@ -582,9 +603,16 @@ def test_a_rate_change_is_worked_out_from_the_rate_the_sources_give(verifier: Ve
     reported = "If the port levy were cut as the Lisbon Post reported, what would the new rate be?"
     assert "that is 10 per cent, 10 percentage points lower [1]." in ask(reported, "I don't know.")
     said = "The Lisbon Post said the port levy on Spanish ships would be doubled; what would the new rate be?"
-    assert "40" not in ask(said, "I don't know.")
+    assert ask(said, "I don't know.") == (
+        "Correction: halved, not doubled [1]. The rate the sources give is 20 per cent [1]. "
+        "Halved, that is 10 per cent, 10 percentage points lower [1]."
+    )
     stated = "What is the port levy on Spanish ships now that Portugal has doubled it?"
-    assert "40" not in ask(stated, "I don't know.")
+    assert ask(stated, "I don't know.").startswith("Correction: halved, not doubled [1].")
+    # A change the source does not name at all is not worked out.
+    tripled = [passages[0].model_copy(update={"text": "The port levy on Spanish ships is 20 per cent."})]
+    context = Context(question=said, passages=tripled, best_relevance=0.7)
+    assert "40" not in verifier.verify("I don't know.", context).text
     supposed = "If Portugal cut the port levy on Spanish ships by 5 percentage points, what would it be?"
     assert "that is 15 per cent, 5 percentage points lower [1]." in ask(supposed, "I don't know.")
 
