@@ -197,7 +197,8 @@ def find_conflicts(
         # ("how long did the call last?" is not asking how many calls there were).
         off_kind = SLOT_KINDS[slot] != kind or (slot == "count" and not asks_count(question))
         asked_about = (lambda v: _stated_in(v, question, asked_numbers)) if question and off_kind else None
-        conflict = _first_conflict(slot, values, answer_text, all_sentences, by_article, asked_about)
+        stated = set(detector(answer_text).values())  # "at least three calls" states "3" too
+        conflict = _first_conflict(slot, values, answer_text, stated, all_sentences, by_article, asked_about)
         if conflict is not None:
             found.append(conflict)
     return found
@@ -256,16 +257,20 @@ def _first_conflict(
     slot: str,
     values: Sequence[SlotValue],
     answer_text: str,
+    stated: set[str],
     all_sentences: Sequence[str],
     by_article: dict[str, str],
     asked_about: Callable[[SlotValue], bool] | None = None,
 ) -> Conflict | None:
+    """The first disagreement one side of which the answer states: in the source's words,
+    or in its own words for the same value (`stated`: the keys the slot's detector reads
+    in the answer, e.g. the count of "at least three phone conversations")."""
     # Specific values first: "Porto" vs "Lisbon", not "Portugal" (which every
     # article mentions) vs "Porto".
     spread = {v.value: sum(_mentions(text, v.value) for text in by_article.values()) for v in values}
     values = sorted(values, key=lambda v: spread[v.value])
     for x, y in _rivals(slot, values, all_sentences, by_article):
-        if not any(_mentions(answer_text, v.value) for v in (x, y)):
+        if not any(_mentions(answer_text, v.value) or v.key in stated for v in (x, y)):
             continue
         if asked_about is not None and not (asked_about(x) or asked_about(y)):
             continue

@@ -227,6 +227,9 @@ def test_a_conflict_the_answer_does_not_touch_is_not_reported() -> None:
     assert find_conflicts(passages, "They discussed TikTok.") == []
     found = find_conflicts(passages, "They have spoken at least three times.")
     assert [c.values for c in found] == [["at least three times", "at least two phone calls"]]
+    # One side in the answer's own words: the same count of something else.
+    reworded = find_conflicts(passages, "They have had at least three phone conversations.")
+    assert [c.values for c in reworded] == [["at least three times", "at least two phone calls"]]
 
 
 def test_a_count_of_calls_answers_how_many_not_how_long() -> None:
