@@ -258,9 +258,21 @@ _UNIT_SYNONYMS = {
 CUE_WEIGHT = 0.05
 
 
+_ASKS_REASON = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?why\b|\bwhat (?:is|was) the reason\b", re.I)
+_GIVES_REASON = re.compile(
+    r"\b(because|since|due to|owing to|in order to|so that|as a result|aimed at|in a bid to|"
+    r"amid|in exchange|in return)\b",
+    re.I,
+)
+
+
 def cue_bonus(question: str, sentence: str) -> float:
     """A small push toward sentences holding the kind of thing asked for (a number not
-    already in the question for "how many", a date for "when", a new name for "who")."""
+    already in the question for "how many", a date for "when", a new name for "who", a
+    cause for "why"). A cause is only a cue, not a kind an answer must show (`answer_kind`):
+    "to ease tensions" gives one without a telltale word."""
+    if _ASKS_REASON.search(question):
+        return CUE_WEIGHT if _GIVES_REASON.search(sentence) else 0.0
     kind = answer_kind(question)
     return CUE_WEIGHT if kind and gives_kind(sentence, kind, question) else 0.0
 

@@ -7,6 +7,7 @@ import pytest
 from rag.abstention import AbstentionPolicy, answer_kind, gives_kind
 from rag.citations import Verified
 from rag.config import Settings
+from rag.text import cue_bonus
 from rag.types import Context, Passage, Span
 
 TEXT = "Trump will meet Xi Jinping in Busan on Thursday, White House press secretary Karoline Leavitt said."
@@ -59,6 +60,15 @@ def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None
         "Trump and Xi will meet at the summit [1].", "name", "Where will Trump and Xi meet?"
     )
     assert gives_kind("On Thursday, Oct. 30 [1].", "date", "When do they meet?")
+
+
+def test_a_why_question_leans_toward_a_sentence_giving_a_cause_without_requiring_one() -> None:
+    why = "Why did Lisbon lower the port levy?"
+    assert cue_bonus(why, "The mayor cut the levy because Porto had cut its own.") > 0
+    assert cue_bonus(why, "The mayor cut the levy on Tuesday.") == 0
+    assert cue_bonus("What did Lisbon do to the port levy?", "It was cut because Porto cut its own.") == 0
+    # A cause is no kind an answer must show: "to win back shipping" gives one too.
+    assert answer_kind(why) is None
 
 
 @pytest.mark.parametrize(
