@@ -650,7 +650,7 @@ def _with_day_count(
 ) -> list[tuple[str, list[int]]]:
     """A day-count question whose verified answer gives the two dates but no count gets
     the count, worked out here and cited to the sentences holding the dates."""
-    fallback = _first_date(passages.values())
+    fallback = _first_date(passages.values()) or COMMON_YEAR  # as for the events' own dates
     days: set[dt.date] = set()
     cited: list[int] = []
     for text, ns in kept:

@@ -507,6 +507,10 @@ def test_a_day_count_is_worked_out_from_the_two_dates_the_answer_gives(verifier:
     assert not one_date.empty and "days" not in one_date.text
     counted = verifier.verify("Trump meets Xi 3 days after Tokyo, on Oct. 30 [2], from Oct. 27 [1].", gap)
     assert not counted.empty and "3 days" in counted.text and "From Oct" not in counted.text
+    # Undated articles: two dates of one year are counted between all the same.
+    undated = gap.model_copy(update={"passages": [p.model_copy(update={"date": None}) for p in passages]})
+    result = verifier.verify("Trump arrives in Tokyo on Oct. 27 [1]. He meets Xi on Oct. 30 [2].", undated)
+    assert result.text.endswith("From Oct 27 to Oct 30 is 3 days [1][2].")
 
 
 def test_the_events_of_a_day_count_are_dated_from_their_own_sentences(verifier: Verifier) -> None:
