@@ -324,7 +324,8 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
     another value for the same slot about the same named things: the answer must say
     what the sources say instead. The conflict's first value is the question's."""
     relevant = _relevant_sentences(passages)
-    text = " ".join(p.text for p in passages)
+    # Their dates are what the sources say too: "this year" in a 2025 article is 2025.
+    text = " ".join([*(p.text for p in passages), *(p.date.isoformat() for p in passages if p.date)])
     asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
     for detector in PREMISE_DETECTORS.values():
         for value, key in detector(question).items():

@@ -441,6 +441,9 @@ def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> N
     # The year the sources give is no premise to correct.
     right = met.model_copy(update={"question": "What did the two mayors agree when they last met in 2019?"})
     assert verifier.verify("I don't know.", right).empty
+    # Nor is the year the articles were written in, which "this year" in them means.
+    this_year = met.model_copy(update={"question": "Did the two mayors talk three times in 2025, as reported?"})
+    assert "Correction" not in verifier.verify("I don't know.", this_year).text
 
 
 def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
