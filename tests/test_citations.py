@@ -426,15 +426,10 @@ def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> N
     """A question that names nothing ("the two mayors") is matched to the sentence that
     gives another year by the words they share; a sentence about something else that
     happens to name a year is no correction."""
-    passages = [
-        _scored(1, "a", "The two mayors last met in 2019, at a port conference.", 0.9),
-        _scored(2, "b", "The Porto bridge opened in 2016 after years of delay.", 0.8),
-    ]
-    met = Context(
-        question="What did the two mayors agree when they last met back in 2017?",
-        passages=passages,
-        best_relevance=0.7,
-    )
+    met_in_2019 = _scored(1, "a", "The two mayors last met in 2019, at a port conference.", 0.9)
+    bridge = _scored(2, "b", "The Porto bridge opened in 2016 after years of delay.", 0.8)
+    asked = "What did the two mayors agree when they last met back in 2017?"
+    met = Context(question=asked, passages=[met_in_2019, bridge], best_relevance=0.7)
     assert verifier.verify("I don't know.", met).text == "Correction: 2019, not 2017 [1]."
     unrelated = met.model_copy(update={"question": "Which ferry line was opened in 2017?"})
     assert verifier.verify("I don't know.", unrelated).empty
