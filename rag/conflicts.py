@@ -327,13 +327,16 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
     # Their dates are what the sources say too: "this year" in a 2025 article is 2025.
     text = " ".join([*(p.text for p in passages), *(p.date.isoformat() for p in passages if p.date)])
     asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
-    for detector in PREMISE_DETECTORS.values():
+    for slot, detector in PREMISE_DETECTORS.items():
+        # A year belongs to an event, not to the people in it: "Did Ana Costa visit Porto in
+        # 2017?" is not answered by "Ana Costa last met him in 2019", so only shared words count.
+        topics = frozenset() if slot == "year" else asked_topics
         for value, key in detector(question).items():
             if _mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
                 continue
             for passage, sentence in relevant:
                 rivals = [v for v, k in detector(sentence).items() if k != key]
-                if rivals and _about_the_same(question, value, sentence, rivals[0], asked_topics):
+                if rivals and _about_the_same(question, value, sentence, rivals[0], topics):
                     return Conflict(
                         description=f"Correction: {rivals[0]}, not {value}.",
                         values=[value, rivals[0]],
@@ -346,11 +349,14 @@ def _about_the_same(
     question: str, value: str, sentence: str, rival: str, asked_topics: AbstractSet[str]
 ) -> bool:
     """Whether a sentence giving `rival` speaks of what the question gives `value` for: it
-    shares a named thing with the question, or, when the question names nothing ("when the
-    two leaders last met in 2017"), at least two of its other words."""
+    shares a named thing (of `asked_topics`) with the question, or, when the question names
+    nothing ("when the two leaders last met in 2017") or no named thing is to count, at least
+    two of the question's other words."""
     if (topics_of(sentence) - _words(rival)) & asked_topics:
         return True
-    if topics_of(question):
+    if asked_topics and topics_of(question):
         return False
-    asked = set(content_terms(question.replace(value, " "))) - set(content_terms(rival))
+    # The question's own words, not its names: two names shared say nothing of the event.
+    plain = re.sub(r"\b[A-Z][\w’'-]*", " ", question.replace(value, " "))
+    asked = set(content_terms(plain)) - set(content_terms(rival))
     return len(asked & set(content_terms(sentence))) >= 2

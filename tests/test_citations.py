@@ -436,6 +436,13 @@ def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> N
     # The year the sources give is no premise to correct.
     right = met.model_copy(update={"question": "What did the two mayors agree when they last met in 2019?"})
     assert verifier.verify("I don't know.", right).empty
+    # A year is matched by the event's words, not by the people named: Ana Costa's 2019
+    # meeting says nothing about a 2017 visit of hers.
+    costa = _scored(1, "a", "Ana Costa last met the Porto mayor in 2019, at a port conference.", 0.9)
+    visit = Context(question="Did Ana Costa visit Lisbon in 2017?", passages=[costa], best_relevance=0.7)
+    assert verifier.verify("I don't know.", visit).empty
+    met_again = visit.model_copy(update={"question": "What did Ana Costa agree when she last met the mayor in 2017?"})
+    assert verifier.verify("I don't know.", met_again).text == "Correction: 2019, not 2017 [1]."
     # Nor is the year the articles were written in, which "this year" in them means.
     this_year = met.model_copy(update={"question": "Did the two mayors talk three times in 2025, as reported?"})
     assert "Correction" not in verifier.verify("I don't know.", this_year).text
