@@ -328,15 +328,15 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
     text = " ".join([*(p.text for p in passages), *(p.date.isoformat() for p in passages if p.date)])
     asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
     for slot, detector in PREMISE_DETECTORS.items():
-        # A year belongs to an event, not to the people in it: "Did Ana Costa visit Porto in
-        # 2017?" is not answered by "Ana Costa last met him in 2019", so only shared words count.
-        topics = frozenset() if slot == "year" else asked_topics
+        # "Did Ana Costa visit Lisbon in 2017?" is not answered by "Ana Costa last met the
+        # mayor in 2019", nor "Did they sign a deal in 2018?" by "a deal for 2026" about others.
+        year = slot == "year"
         for value, key in detector(question).items():
             if _mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
                 continue
             for passage, sentence in relevant:
                 rivals = [v for v, k in detector(sentence).items() if k != key]
-                if rivals and _about_the_same(question, value, sentence, rivals[0], topics):
+                if rivals and _about_the_same(question, value, sentence, rivals[0], asked_topics, event=year):
                     return Conflict(
                         description=f"Correction: {rivals[0]}, not {value}.",
                         values=[value, rivals[0]],
@@ -346,17 +346,30 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
 
 
 def _about_the_same(
-    question: str, value: str, sentence: str, rival: str, asked_topics: AbstractSet[str]
+    question: str, value: str, sentence: str, rival: str, asked_topics: AbstractSet[str], *, event: bool
 ) -> bool:
     """Whether a sentence giving `rival` speaks of what the question gives `value` for: it
-    shares a named thing (of `asked_topics`) with the question, or, when the question names
-    nothing ("when the two leaders last met in 2017") or no named thing is to count, at least
-    two of the question's other words."""
-    if (topics_of(sentence) - _words(rival)) & asked_topics:
-        return True
-    if asked_topics and topics_of(question):
+    shares a named thing with the question, or, when the question names nothing ("when the
+    two leaders last met in 2017"), at least two of the question's other words. With `event`
+    (a year, which belongs to an event, not to the people in it) it needs those words in any
+    case, and the shared name too when the question names someone."""
+    named = bool((topics_of(sentence) - _words(rival)) & asked_topics)
+    names_someone = bool(topics_of(question))
+    if not event and (named or names_someone):
+        return named
+    if names_someone and not named:
         return False
-    # The question's own words, not its names: two names shared say nothing of the event.
-    plain = re.sub(r"\b[A-Z][\w’'-]*", " ", question.replace(value, " "))
-    asked = set(content_terms(plain)) - set(content_terms(rival))
-    return len(asked & set(content_terms(sentence))) >= 2
+    # The words around each value, not names: "the leaders, who had two calls this year,
+    # last met in 2019" dates their last meeting, not their calls.
+    asked = set(content_terms(_around(question, value))) - set(content_terms(rival))
+    return len(asked & set(content_terms(_around(sentence, rival)))) >= 2
+
+
+def _around(text: str, value: str, words: int = 6) -> str:
+    """The words (not names) within `words` of where `value` stands in `text`."""
+    at = text.find(value)
+    if at < 0:
+        return ""
+    before = text[:at].split()[-words:]
+    after = text[at + len(value) :].split()[:words]
+    return " ".join(w for w in [*before, *after] if not w[:1].isupper())

@@ -443,6 +443,14 @@ def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> N
     assert verifier.verify("I don't know.", visit).empty
     met_again = visit.model_copy(update={"question": "What did Ana Costa agree when she last met the mayor in 2017?"})
     assert verifier.verify("I don't know.", met_again).text == "Correction: 2019, not 2017 [1]."
+    # The year belongs to the words beside it: the mayors' last meeting, not their calls.
+    calls = _scored(1, "a", "The two mayors, who have spoken twice by phone this year, last met in 2019.", 0.9)
+    asked = "How many phone calls did the two mayors have in 2024?"
+    assert verifier.verify("I don't know.", Context(question=asked, passages=[calls], best_relevance=0.7)).empty
+    # Nor by the event's words alone when the question names someone the sentence does not.
+    deal = _scored(2, "b", "The port deal with Spain runs until 2026, the council said.", 0.9)
+    signed = Context(question="Did Ana Costa sign the port deal in 2018?", passages=[costa, deal], best_relevance=0.7)
+    assert verifier.verify("I don't know.", signed).empty
     # Nor is the year the articles were written in, which "this year" in them means.
     this_year = met.model_copy(update={"question": "Did the two mayors talk three times in 2025, as reported?"})
     assert "Correction" not in verifier.verify("I don't know.", this_year).text
