@@ -400,9 +400,8 @@ class Verifier:
         The small model finds such dates unreliably and counts between them worse, while
         which sentence dates "her arrival in Lisbon" is a similarity question we answer
         well: a sentence holding a date and most of the event's words."""
-        # Undated articles' "Oct. 27": in a dated one's year, else in a common year.
         year_known = _first_date(context.passages) is not None
-        year_from = _first_date(context.passages) or COMMON_YEAR
+        year_from = _year_from(context.passages)
         used = words_in(" ".join(p.text for p in context.passages))
         out: list[tuple[str, list[dt.date], int]] = []
         for event, vector in zip(events, self._embedder.embed(events), strict=True):
@@ -605,6 +604,12 @@ def _first_date(passages: Iterable[Passage]) -> dt.date | None:
     return next((p.date for p in passages if p.date), None)
 
 
+def _year_from(passages: Iterable[Passage]) -> dt.date:
+    """Where an undated article's "Oct. 27" is placed: in a dated one's year, else in a
+    common year (a day count is right either way unless it crosses a Feb. 29)."""
+    return _first_date(passages) or COMMON_YEAR
+
+
 def _names_rate(text: str) -> bool:
     """Whether an answer sentence gives a rate or a change in one (the model's own, which
     a rate worked out from the sources replaces)."""
@@ -614,7 +619,7 @@ def _names_rate(text: str) -> bool:
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:
     """Whether an answer sentence gives a date or a number of days (the model's own, which
     a count worked out from the sources replaces)."""
-    published = _first_date(passages) or COMMON_YEAR
+    published = _year_from(passages)
     return bool(dates_meant(text, published)) or any(unit == "day" for _, unit in quantities(text))
 
 
@@ -650,7 +655,7 @@ def _with_day_count(
 ) -> list[tuple[str, list[int]]]:
     """A day-count question whose verified answer gives the two dates but no count gets
     the count, worked out here and cited to the sentences holding the dates."""
-    fallback = _first_date(passages.values()) or COMMON_YEAR  # as for the events' own dates
+    fallback = _year_from(passages.values())
     days: set[dt.date] = set()
     cited: list[int] = []
     for text, ns in kept:

@@ -374,7 +374,7 @@ def derived_quantities(text: str, days: Iterable[dt.date] = ()) -> set[tuple[str
             derived |= {(written_number(gap), "day"), (written_number(gap + 1), "day")}
     # Years between a year the text names and the article's own ("opened in 2019" in a
     # 2025 article: six years).
-    years = {int(y) for y in _YEAR.findall(text)} | {d.year for d in dates}
+    years = {int(y) for y in years_in(text)} | {d.year for d in dates}
     derived |= {(written_number(abs(a - b)), "year") for a in years for b in years if a != b}
     return derived
 
