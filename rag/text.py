@@ -241,9 +241,27 @@ def _gives_count(text: str, question: str) -> bool:
             continue
         if numbers_in(token) and numbers_in(token) <= asked:
             continue
-        if units is None or any(t.lower().startswith(tuple(units)) for t in tokens[i + 1 : i + 4]):
+        if units is TIME_UNITS and token.lower() in _OTHER_COUNTS:
+            continue  # "twice last month" counts times
+        if units is None or _counts_in(tokens[i + 1 : i + 4], units):
             return True
     return False
+
+
+def _counts_in(following: Sequence[str], units: AbstractSet[str]) -> bool:
+    """Whether the words after a number name what it counts: one of `units` within three
+    words, before anything else is counted ("three times this year" counts times, not
+    years, so it is no answer to "how long")."""
+    for word in following:
+        word = word.lower()
+        if word.startswith(tuple(units)):
+            return True
+        if word in _OTHER_COUNTS:
+            return False
+    return False
+
+
+_OTHER_COUNTS = frozenset({"time", "times", "occasions", "occasion", "once", "twice", "thrice"})
 
 
 # Count nouns that name the same thing ("how many countries" → "a three-nation trip").

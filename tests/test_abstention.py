@@ -62,6 +62,21 @@ def test_gives_kind_ignores_markers_and_what_the_question_already_says() -> None
     assert gives_kind("On Thursday, Oct. 30 [1].", "date", "When do they meet?")
 
 
+@pytest.mark.parametrize(
+    ("answer", "gives"),
+    [
+        ("The talks lasted two hours [1].", True),
+        ("The pause would run for one year [1].", True),
+        ("It is a two-day summit [1].", True),
+        # A count of times is no duration, whatever word comes after it.
+        ("The mayors met at least three times this year [1].", False),
+        ("They spoke twice last month [1].", False),
+    ],
+)
+def test_how_long_wants_a_duration_not_a_count_of_times(answer: str, gives: bool) -> None:
+    assert gives_kind(answer, "number", "How long did the Lisbon talks last?") is gives
+
+
 def test_a_why_question_leans_toward_a_sentence_giving_a_cause_without_requiring_one() -> None:
     why = "Why did Lisbon lower the port levy?"
     assert cue_bonus(why, "The mayor cut the levy because Porto had cut its own.") > 0
