@@ -63,6 +63,12 @@ class AbstentionPolicy:
     def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
         """`can_quote`: whether quoting the best sentence is still an option (not when the
         verified text already is the extractive answer)."""
+        if verified.misattributed:
+            # A quote would answer with some related sentence; the model's answer named
+            # the wrong person for the role asked about, which is a sign the holder of the
+            # role is not in the sources at all.
+            reason = f"the answer gives someone a role the sources don't ({verified.misattributed})"
+            return Decision(abstain=True, reason=reason)
         strength = best_sentence_score(context)
         quote = can_quote and strength >= self._quote_min_score
         if not verified.empty:

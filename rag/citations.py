@@ -45,6 +45,7 @@ from rag.dates import (
 from rag.embedding import Embedder
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
+from rag.roles import misattribution, role_correction
 from rag.text import (
     clean_claim,
     content_terms,
@@ -84,6 +85,9 @@ class Verified:
     conflicts: list[Conflict]
     model_abstained: bool = False
     supported: int = 0  # answer sentences that held up
+    # Set when the draft gives someone an office or a country the sources never give them
+    # (`rag.roles`): the model named the wrong person, so nothing else it said is kept.
+    misattributed: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -525,13 +529,19 @@ class Verifier:
         if not context.passages:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
-        premise = false_premise(context.question, context.passages)
+        premise = false_premise(context.question, context.passages) or role_correction(
+            context.question, context.passages
+        )
         events = day_count_events(context.question)
         rate_asked = rate_question(context.question)
         if abstained and premise is None and not events and rate_asked is None:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
+        sources = [*(p.text for p in context.passages), *context.article_texts.values()]
+        wrong_person = next((w for c in claims if (w := misattribution(c.text, sources))), None)
+        if wrong_person and premise is None:
+            return Verified(ABSTAIN_TEXT, [], checks, [], misattributed=str(wrong_person))
         counted = self.count_days(events, context, sentences, sentence_vectors) if events else []
         if counted:
             # The count worked out from the sources replaces the model's dates and counts.

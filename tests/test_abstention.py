@@ -158,3 +158,14 @@ def test_nothing_held_up_quotes_only_strong_evidence_and_never_overrides_the_mod
     declined = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
     decision = strong.after_verification(_context("Who?", score=1.2), declined, can_quote=True)
     assert decision.abstain and decision.reason == "the model found no answer in the sources"
+
+
+def test_an_answer_naming_the_wrong_person_for_a_role_is_never_replaced_by_a_quote() -> None:
+    """A quote would answer "Who is Portugal's foreign minister?" with whatever sentence
+    names a minister; the wrong binding says the holder is not in the sources."""
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    misbound = Verified(
+        text="", citations=[], claims=[], conflicts=[], misattributed="ana costa: foreign minister, where …"
+    )
+    decision = policy.after_verification(_context("Who is Portugal's foreign minister?"), misbound, can_quote=True)
+    assert decision.abstain and not decision.quote_instead and "role" in (decision.reason or "")

@@ -696,3 +696,25 @@ def test_clean_claim_on_a_run_of_markers_finishes(sentence: str) -> None:
     code = "import sys; from rag.text import clean_claim; print(clean_claim(sys.argv[1]))"
     done = subprocess.run([sys.executable, "-c", code, sentence], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "[" not in done.stdout
+
+
+def test_an_answer_naming_the_wrong_person_for_a_role_keeps_nothing(verifier: Verifier) -> None:
+    """Every word of "Portugal's foreign minister is Ana Costa" is in the sources or the
+    question; the binding of name to office is what is wrong, and with it the answer."""
+    costa = _scored(1, "a", "Portugal's new Prime Minister, Ana Costa, will host the port talks in Lisbon.", 0.9)
+    asked = Context(question="What is the name of Portugal's foreign minister?", passages=[costa], best_relevance=0.7)
+    wrong = verifier.verify("The name of Portugal's foreign minister is Ana Costa [1]. She hosts talks in Lisbon [1].", asked)
+    assert wrong.empty and wrong.misattributed and "foreign minister" in wrong.misattributed
+    right = asked.model_copy(update={"question": "Who is Portugal's new premier?"})
+    assert verifier.verify("Portugal's new prime minister is Ana Costa [1].", right).supported == 1
+
+
+def test_a_question_giving_someone_the_wrong_country_is_corrected(verifier: Verifier) -> None:
+    lopes = _scored(1, "a", "Spanish Foreign Minister Rui Lopes said the port deal was close.", 0.9)
+    asked = Context(question="What did the Portuguese foreign minister Rui Lopes say?", passages=[lopes], best_relevance=0.7)
+    corrected = verifier.verify("I don't know.", asked)
+    assert corrected.text == "Correction: Spanish Foreign Minister Rui Lopes, not Portuguese [1]."
+    # The model repeating the question's wrong country is dropped behind the correction.
+    repeated = verifier.verify("Rui Lopes, the Portuguese foreign minister, said the deal was close [1].", asked)
+    assert repeated.text.startswith("Correction: Spanish Foreign Minister Rui Lopes, not Portuguese [1].")
+    assert "the Portuguese foreign minister" not in repeated.text

@@ -1,0 +1,256 @@
+"""Who holds which office, as the sources say: the check that an answer names the right
+person for a role.
+
+Readers ask by role ("Who is Portugal's foreign minister?"), and when the sources never
+name the holder, the small model answers with whoever holds a nearby office: "Portugal's
+foreign minister is Ana Costa [1]" when the source says "Portugal's prime minister, Ana
+Costa". Every word of that sentence is in the sources or the question, so word overlap and
+embedding similarity both call it supported. What is wrong is the binding of name to
+office, and that is checkable: the sources bind each person to an office and a country in
+a few fixed shapes ("Spanish Foreign Minister Rui Lopes", "Rui Lopes, Spain's foreign
+minister", "Spain's foreign minister is Rui Lopes"), and so does the answer.
+
+A claim misattributes when it binds a person to a post (an office held one at a time:
+prime minister, foreign minister, ambassador …) that none of the sources' posts for that
+person fits, or to a country none of their bindings gives. Posts fit by their head
+("minister" fits "foreign minister"; "foreign minister" does not fit "prime minister").
+Roles held beside a post (spokesperson, negotiator, adviser, director) are never judged:
+"the vice premier, also the top negotiator" is one person. A person the sources never bind
+is not judged either: only a contradiction counts, never an absence.
+
+The verifier drops the whole answer on a misattribution (the model named the wrong
+person, so the rest of what it said about them is suspect), and the policy abstains rather
+than quote. A question that itself gives someone the wrong post or country is a false
+premise, corrected with the sources' own words for them (`role_correction`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from rag.types import Conflict, Passage
+
+# Offices, most specific first; each maps to the office it names. Generic news vocabulary,
+# not any one story's.
+_OFFICES: dict[str, str] = {
+    r"prime minister": "prime minister",
+    r"foreign minister": "foreign minister",
+    r"(?:foreign )?secretary of state": "foreign minister",
+    r"(?:commerce|trade) minister": "commerce minister",
+    r"finance minister": "finance minister",
+    r"defen[cs]e minister": "defence minister",
+    r"interior minister": "interior minister",
+    r"minister": "minister",
+    r"(?:foreign ministry |government |official )?spokes(?:person|man|woman)": "spokesperson",
+    r"press secretary": "spokesperson",
+    r"treasury secretary|secretary of the treasury": "treasury secretary",
+    r"commerce secretary": "commerce secretary",
+    r"defen[cs]e secretary": "defence secretary",
+    r"vice[- ]premier": "vice premier",
+    r"premier": "prime minister",
+    r"vice[- ]president": "vice president",
+    r"president": "president",
+    r"ambassador": "ambassador",
+    r"chancellor": "chancellor",
+    r"(?:chief executive|ceo)": "chief executive",
+    r"(?:managing )?director": "director",
+    r"analyst": "analyst",
+    r"(?:national |presidential )?(?:security )?advis[eo]r": "adviser",
+    r"(?:chief |top |lead )?(?:trade )?negotiator": "negotiator",
+    r"governor": "governor",
+    r"mayor": "mayor",
+    r"senator": "senator",
+}
+# Countries by their names and adjectives (a possessive "Spain's" is the name).
+_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "us": ("united states", "u.s.", "us", "america", "american"),
+    "uk": ("united kingdom", "uk", "u.k.", "britain", "british"),
+    "china": ("china", "chinese"),
+    "korea": ("south korea", "south korean", "korea", "korean"),
+    "north korea": ("north korea", "north korean"),
+    "japan": ("japan", "japanese"),
+    "taiwan": ("taiwan", "taiwanese"),
+    "india": ("india", "indian"),
+    "russia": ("russia", "russian"),
+    "ukraine": ("ukraine", "ukrainian"),
+    "france": ("france", "french"),
+    "germany": ("germany", "german"),
+    "italy": ("italy", "italian"),
+    "spain": ("spain", "spanish"),
+    "portugal": ("portugal", "portuguese"),
+    "canada": ("canada", "canadian"),
+    "mexico": ("mexico", "mexican"),
+    "brazil": ("brazil", "brazilian"),
+    "australia": ("australia", "australian"),
+    "malaysia": ("malaysia", "malaysian"),
+    "singapore": ("singapore", "singaporean"),
+    "indonesia": ("indonesia", "indonesian"),
+    "vietnam": ("vietnam", "vietnamese"),
+    "thailand": ("thailand", "thai"),
+    "philippines": ("philippines", "philippine", "filipino"),
+    "israel": ("israel", "israeli"),
+    "iran": ("iran", "iranian"),
+    "turkey": ("turkey", "turkish"),
+    "saudi arabia": ("saudi arabia", "saudi"),
+    "egypt": ("egypt", "egyptian"),
+    "south africa": ("south africa", "south african"),
+    "nigeria": ("nigeria", "nigerian"),
+    "poland": ("poland", "polish"),
+    "netherlands": ("netherlands", "dutch"),
+}
+# Offices one person holds one at a time in one country: a claim giving someone one of
+# these when the sources give them another is wrong. A role (spokesperson, negotiator,
+# adviser, director) sits beside an office ("the vice premier, also the top negotiator"),
+# so a claimed role is never judged by the office the sources give, and vice versa.
+_POSTS = frozenset(
+    {
+        "prime minister", "foreign minister", "commerce minister", "finance minister", "defence minister",
+        "interior minister", "treasury secretary", "commerce secretary", "defence secretary", "vice premier",
+        "vice president", "president", "ambassador", "chancellor", "chief executive", "governor", "mayor",
+        "senator",
+    }
+)
+_COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
+_COUNTRY = "|".join(sorted((re.escape(a) for a in _COUNTRY_OF), key=len, reverse=True))
+_OFFICE = "|".join(f"(?:{p})" for p in _OFFICES)
+# A person: one to three capitalised words ("Rui Lopes", "Ana Costa-Silva", "Lopes").
+_NAME = r"(?P<name>[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?){0,2})"
+# Words allowed between a country and its office: "Spain's new", "the Spanish".
+_BETWEEN = r"(?:(?:['’]s)?\s+(?i:(?:new|former|top|current|then|acting|deputy|senior|foreign ministry)\s+)?)"
+_DESCRIPTOR = rf"(?:(?P<country>(?i:{_COUNTRY})){_BETWEEN})?(?P<office>(?i:{_OFFICE}))\b"
+_COUNTRY_DESCRIPTOR = rf"(?P<country>(?i:{_COUNTRY})){_BETWEEN}(?P<office>(?i:{_OFFICE}))\b"
+_SHAPES = [
+    # "Spanish Foreign Minister Rui Lopes"; with a comma only after a country ("Spain's
+    # foreign minister, Rui Lopes"): "according to the analyst, Lopes said" binds nothing.
+    re.compile(rf"\b{_DESCRIPTOR}\s+{_NAME}\b"),
+    re.compile(rf"\b{_COUNTRY_DESCRIPTOR},\s+{_NAME}\b"),
+    # "Rui Lopes, Spain's foreign minister", "Rui Lopes is the Spanish foreign minister"
+    re.compile(rf"\b{_NAME}(?:,\s+|\s+(?:is|was)\s+)(?:(?:the|a)\s+)?{_DESCRIPTOR}"),
+    # "Spain's foreign minister is Rui Lopes", "the foreign minister of Spain is Rui Lopes"
+    re.compile(rf"\b{_DESCRIPTOR}(?:\s+(?:of|to|in|for)\s+[\w.]+)?\s+(?:is|was)\s+{_NAME}\b"),
+]
+# Capitalised words that open a sentence or a phrase, not a name ("In Lisbon, Mayor …").
+_NOT_A_NAME = frozenset(
+    "the a an in on at after before but and when while earlier later meanwhile speaking according as "
+    "for with from by this that his her its their monday tuesday wednesday thursday friday saturday sunday "
+    "january february march april may june july august september october november december".split()
+)
+_PRONOUNS = frozenset({"he", "she", "it", "they", "who", "we", "i", "you"})
+
+
+def _office(text: str) -> str:
+    for pattern, office in _OFFICES.items():
+        if re.fullmatch(pattern, text.strip(), re.I):
+            return office
+    return text.lower()
+
+
+Person = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Binding:
+    person: Person  # the name's words, lower case
+    office: str
+    country: str | None  # a key of `_COUNTRIES`
+    said: str  # the words that bind them ("Spain's foreign minister, Rui Lopes")
+    country_said: str | None  # the country as written ("Spanish")
+    office_said: str
+
+
+def _bindings(text: str) -> Iterator[Binding]:
+    for shape in _SHAPES:
+        for m in shape.finditer(text):
+            words = m.group("name").split()
+            if words[0].lower() in _NOT_A_NAME or (len(words) == 1 and words[0].lower() in _PRONOUNS):
+                continue
+            if words[-1].lower() in _COUNTRY_OF or re.fullmatch(_OFFICE, words[-1], re.I):
+                continue
+            country = m.group("country")
+            if country == "us":  # "told us president …" is the pronoun
+                country = None
+            yield Binding(
+                person=tuple(w.lower() for w in words),
+                office=_office(m.group("office")),
+                country=_COUNTRY_OF[country.lower()] if country else None,
+                said=m.group(0),
+                country_said=country,
+                office_said=m.group("office"),
+            )
+
+
+def bindings(text: str) -> dict[Person, tuple[set[str], set[str]]]:
+    """Each person the text binds to an office or a country, keyed by their name's words
+    (lower case): (offices, countries)."""
+    found: dict[Person, tuple[set[str], set[str]]] = {}
+    for b in _bindings(text):
+        offices, countries = found.setdefault(b.person, (set(), set()))
+        offices.add(b.office)
+        if b.country:
+            countries.add(b.country)
+    return found
+
+
+def _fits(claimed: str, stated: set[str]) -> bool:
+    """An office fits when one names the other's head: "minister" and "foreign minister"."""
+    return any(s == claimed or s.endswith(f" {claimed}") or claimed.endswith(f" {s}") for s in stated)
+
+
+def _same_person(a: Person, b: Person) -> bool:
+    return bool(set(a) & set(b))
+
+
+@dataclass(frozen=True)
+class Misattribution:
+    claimed: Binding  # how the claim binds the person
+    wrong: str  # the office or country the sources never give them, as the claim wrote it
+    stated: list[str]  # what the sources give them instead
+
+    def __str__(self) -> str:
+        who = " ".join(self.claimed.person)
+        return f"{who}: {self.wrong}, where the sources say {', '.join(self.stated)}"
+
+
+def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
+    """How the claim binds someone to an office or country the sources never give them,
+    or None. A name is read as every person of the sources who shares a word of it
+    ("Minister Lopes" may be Rui Lopes or Ana Lopes): the claim is wrong only if it fits
+    none of them."""
+    claimed = list(_bindings(claim))
+    if not claimed:
+        return None
+    stated = [b for text in sources for b in _bindings(text)]
+    for b in claimed:
+        same = [s for s in stated if _same_person(s.person, b.person)]
+        posts = {s.office for s in same} & _POSTS
+        if b.office in _POSTS and posts and not _fits(b.office, posts):
+            return Misattribution(b, b.office_said, sorted(posts))
+        countries = {s.country for s in same if s.country}
+        if b.country and countries and b.country not in countries:
+            return Misattribution(b, b.country_said or b.country, sorted(countries))
+    return None
+
+
+def role_correction(question: str, passages: Sequence[Passage]) -> Conflict | None:
+    """The correction for a question that gives someone the wrong office or country
+    ("What did Spanish minister Ana Costa say?" when the sources make her Portuguese):
+    the sources' own words for them, cited, as a false premise's correction."""
+    wrong = misattribution(question, [p.text for p in passages])
+    if wrong is None:
+        return None
+    citing = [
+        (p, s)
+        for p in passages
+        for s in _bindings(p.text)
+        if _same_person(s.person, wrong.claimed.person)
+        and (s.office in wrong.stated or s.country in wrong.stated)
+    ]
+    if not citing:
+        return None
+    return Conflict(
+        description=f"Correction: {citing[0][1].said}, not {wrong.wrong}",
+        values=[wrong.wrong, citing[0][1].said],
+        citations=[citing[0][0].n],
+    )

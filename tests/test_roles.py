@@ -1,0 +1,57 @@
+"""Who holds which office: an answer naming the wrong person for a role is caught, and a
+question giving someone the wrong country is corrected."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.roles import bindings, misattribution
+
+SOURCES = [
+    "Portugal's new Prime Minister, Ana Costa, will host the talks in Lisbon.",
+    "Spanish Foreign Minister Rui Lopes said the port deal was close.",
+    "The delegation led by Vice Premier Rui Lopes, also the country's top trade negotiator, arrived.",
+    "According to the port analyst, Costa wants a deal by May.",
+    "Press Secretary Maria Lima confirmed the visit on Thursday.",
+]
+
+
+def test_reads_who_holds_what_in_the_usual_shapes() -> None:
+    found = bindings(" ".join(SOURCES))
+    assert found[("ana", "costa")] == ({"prime minister"}, {"portugal"})
+    assert found[("rui", "lopes")] == ({"foreign minister", "vice premier"}, {"spain"})
+    assert found[("maria", "lima")] == ({"spokesperson"}, set())
+    # "According to the analyst, Costa …" makes nobody an analyst.
+    assert ("costa",) not in found
+
+
+@pytest.mark.parametrize(
+    ("claim", "wrong"),
+    [
+        ("Portugal's foreign minister is Ana Costa [1].", "foreign minister"),
+        ("Rui Lopes, the Portuguese foreign minister, said the deal was close [2].", "Portuguese"),
+        ("The ambassador to Lisbon is Rui Lopes [2].", "ambassador"),
+    ],
+)
+def test_an_office_or_country_the_sources_never_give_is_caught(claim: str, wrong: str) -> None:
+    found = misattribution(claim, SOURCES)
+    assert found is not None and found.wrong == wrong
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Portugal's prime minister, Ana Costa, hosts the talks [1].",
+        # A premier is a prime minister; a generic "minister" fits any minister.
+        "Premier Ana Costa hosts the talks [1].",
+        "Spanish minister Rui Lopes said the deal was close [2].",
+        # A role beside an office is never judged by the office: he is both.
+        "Spain's chief negotiator is Rui Lopes [3].",
+        "The spokeswoman, Maria Lima, confirmed the visit [5].",
+        # Someone the sources never bind is not judged at all.
+        "Portugal's foreign minister is Pedro Reis [1].",
+        "According to the analyst, Costa wants a deal [4].",
+    ],
+)
+def test_what_the_sources_allow_or_never_say_is_not_judged(claim: str) -> None:
+    assert misattribution(claim, SOURCES) is None
