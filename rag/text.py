@@ -119,6 +119,12 @@ def match_score(cosine: float, question_terms: Sequence[str], text: str) -> floa
 
 # --- what a question asks for ---------------------------------------------------------------
 AnswerKind = Literal["number", "date", "place", "name"]
+# The words between "which"/"what" and the noun it asks about ("which US city", "what
+# Chinese official"); never a verb: "What did the president say?" asks for no name.
+_MODIFIERS = (
+    r"(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|could|should|can|might|may)\b)"
+    r"[\w-]+\s+){0,3}?"
+)
 _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
         "number",
@@ -131,7 +137,7 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
         "place",
         re.compile(
             r"^\s*(?:(?:in|at|from|to)\s+)?where\b|"
-            r"\b(which|what)\s+(?:[\w-]+\s+){0,3}?(city|country|town|place|venue)\b",
+            rf"\b(which|what)\s+{_MODIFIERS}(city|country|town|place|venue)\b",
             re.I,
         ),
     ),
@@ -139,7 +145,7 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
         "name",
         re.compile(
             r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|\bname of\b|\bwho\s+(?:is|was)\b|"
-            r"\b(which|what)\s+(?:[\w-]+\s+){0,3}?(person|official|minister|company|companies|firm|outlet|"
+            rf"\b(which|what)\s+{_MODIFIERS}(person|official|minister|company|companies|firm|outlet|"
             r"newspaper|paper|analyst|spokesperson|spokesman|spokeswoman|leader|president|app)\b",
             re.I,
         ),

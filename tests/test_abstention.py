@@ -46,6 +46,9 @@ def _answer(text: str) -> Verified:
         ("Why did China tighten its export rules?", None),
         ("When asked about a pause, what did Trump say about the timing?", None),
         ("What did Trump say about farmers?", None),
+        # The noun after a verb is its subject, not what is asked for.
+        ("What did the president say he hoped to agree on, per the paper?", None),
+        ("What does the host country want from the talks?", None),
     ],
 )
 def test_answer_kind(question: str, kind: str | None) -> None:
