@@ -23,7 +23,7 @@ _RATE_WORDS = re.compile(
 )
 _ASKS_RESULT = re.compile(
     r"\b(what would|what will|what is|what's|how (?:high|low)|bring (?:it|them|the \w+) to|new rate|"
-    r"end up)\b",
+    r"end up|how many (?:per ?cent|percent)|what (?:rate|level|percentage))\b",
     re.I,
 )
 _ASKS_CHANGE = re.compile(

@@ -37,6 +37,10 @@ def test_rate_question() -> None:
     assert said is not None and not said.supposed
     stated = rate_question("What is the port levy now that Lisbon has doubled it?")
     assert stated is not None and not stated.supposed  # stated as what happened: to be checked
+    # Asked for the result in other words: "how many per cent", "what percentage".
+    for asked in ("How many per cent would the port levy be after a cut by half?", "What percentage would it be if doubled?"):
+        found = rate_question(asked)
+        assert found is not None and found.change is not None and not found.asks_change
     assert rate_question("What is the port levy?") is None  # no change asked about
     assert rate_question("If the minister halved her staff, what would happen?") is None  # no rate
 
