@@ -19,7 +19,7 @@ from functools import partial
 from rag.text import written_number
 
 _RATE_WORDS = re.compile(
-    r"\b(rate|tariffs?|dut(?:y|ies)|levy|levies|tax(?:es)?|per ?cent|percent|points?)\b|%", re.I
+    r"\b(rate|tariffs?|dut(?:y|ies)|levy|levies|tax(?:es)?|per ?cent|percent(?:age)?|points?)\b|%", re.I
 )
 _ASKS_RESULT = re.compile(
     r"\b(what would|what will|what is|what's|how (?:high|low)|bring (?:it|them|the \w+) to|new rate|"
