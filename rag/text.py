@@ -506,7 +506,8 @@ _LEAD_REF = re.compile(
     # "According to [1], X", "In [1], X", "As stated in source [2], X", "Based on the provided sources, X"
     rf"^\s*((?:yes|no)\s*,\s*)?(?:(?:as\s+)?(?:stated|mentioned|reported|noted|seen|shown|explained)\s+)?"
     rf"(?:according\s+to|based\s+on|in|from|per)\s+(?:{_REF}|(?:the\s+)?(?:provided\s+|given\s+|numbered\s+)?"
-    rf"(?:sources?|passages?|articles?|information)(?:\s+provided)?)\s*,\s*",
+    rf"(?:sources?|passages?|articles?|information)(?:\s+(?:provided|given))?"
+    rf"(?:\s+(?:in|by)\s+(?:the\s+)?(?:{_REF}|(?:provided\s+|given\s+)?(?:sources?|passages?|articles?)))?)\s*,\s*",
     re.I,
 )
 _TRAILING_REF = re.compile(

@@ -275,6 +275,10 @@ def test_a_count_of_calls_answers_how_many_not_how_long() -> None:
         # The answer to a yes/no question stays; only the pointer to the sources goes.
         ("Yes, based on the provided sources, they met twice.", "Yes, they met twice."),
         ("No, according to [2], the deal was not done.", "No, the deal was not done."),
+        ("Based on the information provided in the sources, the talks are long.", "The talks are long."),
+        ("According to the information given in [2], the levy rose.", "The levy rose."),
+        # A named outlet is attribution, not a pointer to the sources.
+        ("According to the Lisbon Post, the levy rose.", "According to the Lisbon Post, the levy rose."),
     ],
 )
 def test_clean_claim_leaves_no_dangling_reference(sentence: str, cleaned: str) -> None:
@@ -711,7 +715,7 @@ def test_an_answer_naming_the_wrong_person_for_a_role_keeps_nothing(verifier: Ve
 
 def test_a_question_giving_someone_the_wrong_country_is_corrected(verifier: Verifier) -> None:
     lopes = _scored(1, "a", "Spanish Foreign Minister Rui Lopes said the port deal was close.", 0.9)
-    asked = Context(question="What did the Portuguese foreign minister Rui Lopes say?", passages=[lopes], best_relevance=0.7)
+    asked = Context(question="What did Portuguese Foreign Minister Rui Lopes say?", passages=[lopes], best_relevance=0.7)
     corrected = verifier.verify("I don't know.", asked)
     assert corrected.text == "Correction: Spanish Foreign Minister Rui Lopes, not Portuguese [1]."
     # The model repeating the question's wrong country is dropped behind the correction.

@@ -55,3 +55,10 @@ def test_an_office_or_country_the_sources_never_give_is_caught(claim: str, wrong
 )
 def test_what_the_sources_allow_or_never_say_is_not_judged(claim: str) -> None:
     assert misattribution(claim, SOURCES) is None
+
+
+def test_a_lower_case_office_before_a_name_in_a_question_or_answer_is_a_relative_clause() -> None:
+    """ "the Portuguese premier Rui Lopes is going to see" does not make Rui Lopes the
+    premier; the title form "Portuguese Premier Rui Lopes" does."""
+    assert misattribution("Who is the Portuguese premier Rui Lopes is going to see?", SOURCES) is None
+    assert misattribution("Who did Portuguese Premier Rui Lopes meet?", SOURCES) is not None
