@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.types import Conflict, Passage
 
@@ -189,6 +190,13 @@ def _bindings(text: str, *, strict: bool = False) -> Iterator[Binding]:
             )
 
 
+@lru_cache(maxsize=256)
+def _read_source(text: str) -> tuple[Binding, ...]:
+    """A source's bindings, read once: every claim of every answer checks against the
+    same passages and articles (a whole article takes tens of milliseconds to read)."""
+    return tuple(_bindings(text))
+
+
 def bindings(text: str) -> dict[Person, tuple[set[str], set[str]]]:
     """Each person the text binds to an office or a country, keyed by their name's words
     (lower case): (offices, countries)."""
@@ -229,7 +237,7 @@ def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
     claimed = list(_bindings(claim, strict=True))
     if not claimed:
         return None
-    stated = [b for text in sources for b in _bindings(text)]
+    stated = [b for text in sources for b in _read_source(text)]
     for b in claimed:
         same = [s for s in stated if _same_person(s.person, b.person)]
         posts = {s.office for s in same} & _POSTS
