@@ -134,7 +134,7 @@ def main() -> None:
         "--baseline-max", type=int, default=1_000, help="largest size for the llama-index run"
     )
     parser.add_argument("--parts", default="scale,answers,http")
-    parser.add_argument("--queries", type=int, default=122, help="synthetic retrieval questions (+78 gold)")
+    parser.add_argument("--queries", type=int, default=122, help="synthetic questions (+ all gold)")
     parser.add_argument("--answer-questions", type=int, default=None, help="gold questions per backend")
     parser.add_argument(
         "--naive", type=int, default=None, help="questions for the llama-index answer baseline"

@@ -330,7 +330,7 @@ def main() -> None:
     )
     parser.add_argument("--vectors-out", type=Path, help="save the real chunk vectors (.npy + .texts.json)")
     parser.add_argument(
-        "--queries", type=int, default=122, help="synthetic questions on top of the 78 gold ones"
+        "--queries", type=int, default=122, help="synthetic questions on top of every gold question"
     )
     parser.add_argument("--json-out", type=Path, required=True)
     args = parser.parse_args()
