@@ -129,6 +129,11 @@ _SHAPES = [
     re.compile(rf"\b{_COUNTRY_DESCRIPTOR},\s+{_NAME}\b"),
     # "Rui Lopes, Spain's foreign minister", "Rui Lopes is the Spanish foreign minister"
     re.compile(rf"\b{_NAME}(?:,\s+|\s+(?:is|was)\s+)(?:(?:the|a)\s+)?{_DESCRIPTOR}"),
+    # "Rui Lopes, the spokesperson for Spain's foreign ministry", "Rui Lopes, minister of Spain"
+    re.compile(
+        rf"\b{_NAME},\s+(?:(?:the|a)\s+)?(?P<office>(?i:{_OFFICE}))\b\s+(?:for|of)\s+(?:the\s+)?"
+        rf"(?P<country>(?i:{_COUNTRY}))(?:['’]s)?\b"
+    ),
     # "Spain's foreign minister is Rui Lopes", "the foreign minister of Spain is Rui Lopes"
     re.compile(rf"\b{_DESCRIPTOR}(?:\s+(?:of|to|in|for)\s+[\w.]+)?\s+(?:is|was)\s+{_NAME}\b"),
 ]

@@ -62,3 +62,9 @@ def test_a_lower_case_office_before_a_name_in_a_question_or_answer_is_a_relative
     premier; the title form "Portuguese Premier Rui Lopes" does."""
     assert misattribution("Who is the Portuguese premier Rui Lopes is going to see?", SOURCES) is None
     assert misattribution("Who did Portuguese Premier Rui Lopes meet?", SOURCES) is not None
+
+
+def test_an_office_for_a_country_after_the_name_binds_too() -> None:
+    found = misattribution("What did Rui Lopes, the foreign minister of Portugal, say?", SOURCES)
+    assert found is not None and found.wrong == "Portugal"
+    assert misattribution("Rui Lopes, the foreign minister of Spain, spoke [2].", SOURCES) is None
