@@ -538,10 +538,11 @@ class Verifier:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
-        sources = [*(p.text for p in context.passages), *context.article_texts.values()]
-        wrong_person = next((w for c in claims if (w := misattribution(c.text, sources))), None)
-        if wrong_person and premise is None:
-            return Verified(ABSTAIN_TEXT, [], checks, [], misattributed=str(wrong_person))
+        if premise is None:  # a corrected question keeps its correction, whatever the draft says
+            sources = [*(p.text for p in context.passages), *context.article_texts.values()]
+            wrong_person = next((w for c in claims if (w := misattribution(c.text, sources))), None)
+            if wrong_person:
+                return Verified(ABSTAIN_TEXT, [], checks, [], misattributed=str(wrong_person))
         counted = self.count_days(events, context, sentences, sentence_vectors) if events else []
         if counted:
             # The count worked out from the sources replaces the model's dates and counts.

@@ -120,8 +120,10 @@ _OFFICE = "|".join(f"(?:{p})" for p in _OFFICES)
 _NAME = r"(?P<name>[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?){0,2})"
 # Words allowed between a country and its office: "Spain's new", "the Spanish".
 _BETWEEN = r"(?:(?:['’]s)?\s+(?i:(?:new|former|top|current|then|acting|deputy|senior|foreign ministry)\s+)?)"
-_DESCRIPTOR = rf"(?:(?P<country>(?i:{_COUNTRY})){_BETWEEN})?(?P<office>(?i:{_OFFICE}))\b"
-_COUNTRY_DESCRIPTOR = rf"(?P<country>(?i:{_COUNTRY})){_BETWEEN}(?P<office>(?i:{_OFFICE}))\b"
+_COUNTRY_PART = rf"(?P<country>(?i:{_COUNTRY})){_BETWEEN}"
+_OFFICE_PART = rf"(?P<office>(?i:{_OFFICE}))\b"
+_DESCRIPTOR = rf"(?:{_COUNTRY_PART})?{_OFFICE_PART}"  # "Spanish Foreign Minister", "Minister"
+_COUNTRY_DESCRIPTOR = _COUNTRY_PART + _OFFICE_PART  # the country required
 _SHAPES = [
     # "Spanish Foreign Minister Rui Lopes"; with a comma only after a country ("Spain's
     # foreign minister, Rui Lopes"): "according to the analyst, Lopes said" binds nothing.
@@ -131,7 +133,7 @@ _SHAPES = [
     re.compile(rf"\b{_NAME}(?:,\s+|\s+(?:is|was)\s+)(?:(?:the|a)\s+)?{_DESCRIPTOR}"),
     # "Rui Lopes, the spokesperson for Spain's foreign ministry", "Rui Lopes, minister of Spain"
     re.compile(
-        rf"\b{_NAME},\s+(?:(?:the|a)\s+)?(?P<office>(?i:{_OFFICE}))\b\s+(?:for|of)\s+(?:the\s+)?"
+        rf"\b{_NAME},\s+(?:(?:the|a)\s+)?{_OFFICE_PART}\s+(?:for|of)\s+(?:the\s+)?"
         rf"(?P<country>(?i:{_COUNTRY}))(?:['’]s)?\b"
     ),
     # "Spain's foreign minister is Rui Lopes", "the foreign minister of Spain is Rui Lopes"
@@ -168,8 +170,8 @@ class Binding:
 
 def _bindings(text: str, *, strict: bool = False) -> Iterator[Binding]:
     """`strict` (a reader's question, the model's answer): an office right before a name
-    binds only as a title, capitalised. "the Japanese premier Trump is going to see" is a
-    relative clause, and reading it as a title would make Trump the premier; news prose
+    binds only as a title, capitalised. "the Portuguese premier Rui Lopes is going to see" is
+    a relative clause, and reading it as a title would make Rui Lopes the premier; news prose
     ("foreign ministry spokesperson Rui Lopes") is read as written."""
     for i, shape in enumerate(_SHAPES):
         for m in shape.finditer(text):
@@ -200,18 +202,6 @@ def _read_source(text: str) -> tuple[Binding, ...]:
     """A source's bindings, read once: every claim of every answer checks against the
     same passages and articles (a whole article takes tens of milliseconds to read)."""
     return tuple(_bindings(text))
-
-
-def bindings(text: str) -> dict[Person, tuple[set[str], set[str]]]:
-    """Each person the text binds to an office or a country, keyed by their name's words
-    (lower case): (offices, countries)."""
-    found: dict[Person, tuple[set[str], set[str]]] = {}
-    for b in _bindings(text):
-        offices, countries = found.setdefault(b.person, (set(), set()))
-        offices.add(b.office)
-        if b.country:
-            countries.add(b.country)
-    return found
 
 
 def _fits(claimed: str, stated: set[str]) -> bool:
@@ -264,7 +254,7 @@ def role_correction(question: str, passages: Sequence[Passage]) -> Conflict | No
     citing = [
         (p, s)
         for p in passages
-        for s in _bindings(p.text)
+        for s in _read_source(p.text)
         if _same_person(s.person, wrong.claimed.person)
         and (s.office in wrong.stated or s.country in wrong.stated)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.roles import bindings, misattribution
+from rag.roles import Person, _bindings, misattribution
 
 SOURCES = [
     "Portugal's new Prime Minister, Ana Costa, will host the talks in Lisbon.",
@@ -16,8 +16,18 @@ SOURCES = [
 ]
 
 
+def _grouped(text: str) -> dict[Person, tuple[set[str], set[str]]]:
+    """Each person's offices and countries, over all the text's bindings of them."""
+    found: dict[Person, tuple[set[str], set[str]]] = {}
+    for b in _bindings(text):
+        offices, countries = found.setdefault(b.person, (set(), set()))
+        offices.add(b.office)
+        countries.update({b.country} if b.country else set())
+    return found
+
+
 def test_reads_who_holds_what_in_the_usual_shapes() -> None:
-    found = bindings(" ".join(SOURCES))
+    found = _grouped(" ".join(SOURCES))
     assert found[("ana", "costa")] == ({"prime minister"}, {"portugal"})
     assert found[("rui", "lopes")] == ({"foreign minister", "vice premier"}, {"spain"})
     assert found[("maria", "lima")] == ({"spokesperson"}, set())
