@@ -43,6 +43,7 @@ from rag.dates import (
     point_dates,
 )
 from rag.embedding import Embedder
+from rag.premises import event_premise
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.roles import misattribution, role_correction
@@ -529,8 +530,10 @@ class Verifier:
         if not context.passages:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
-        premise = false_premise(context.question, context.passages) or role_correction(
-            context.question, context.passages
+        premise = (
+            false_premise(context.question, context.passages)
+            or role_correction(context.question, context.passages)
+            or event_premise(context.question, context.passages, context.article_texts)
         )
         events = day_count_events(context.question)
         rate_asked = rate_question(context.question)

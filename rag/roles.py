@@ -114,6 +114,14 @@ _POSTS = frozenset(
     }
 )
 _COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
+
+
+def country_key(word: str) -> str | None:
+    """One key for a country however a text names it ("spain", "spanish", "Spain's" →
+    "spain"), or None for a word that names no country."""
+    return _COUNTRY_OF.get(re.sub(r"[’']s$", "", word.lower()))
+
+
 _COUNTRY = "|".join(sorted((re.escape(a) for a in _COUNTRY_OF), key=len, reverse=True))
 _OFFICE = "|".join(f"(?:{p})" for p in _OFFICES)
 # A person: one to three capitalised words ("Rui Lopes", "Ana Costa-Silva", "Lopes").

@@ -1,0 +1,129 @@
+"""Questions that take for granted an event the sources never report.
+
+"Why did Ana Costa cancel her visit to Lisbon?" presupposes a cancellation. When no
+source reports one and a source says what did happen ("Ana Costa will visit Lisbon on
+Friday"), the honest answer is a correction: "Ana Costa did not cancel her visit to Lisbon,
+as far as the articles report: Ana Costa will visit Lisbon on Friday [1]." The small model
+cannot give it: asked why something happened, it looks for a reason, finds none and says
+"I don't know", which reads as if the articles were silent on the visit.
+
+Only one kind of presupposed event is checked, because it is the kind a reader gets wrong
+most often and the one a text shows plainly: an event that undoes or refuses something
+(refuse, cancel, skip, deny, turn down, postpone …), read from the question's own shape
+"why/when did SUBJECT VERB …". The correction is made only when both hold:
+
+- no sentence of the articles in context uses any verb of that kind about what the question
+  is about (sharing one of its words): a source saying "she hinted at calling off the visit"
+  may be what the question means, and the model then answers from it;
+- a sentence in the passages is about the same things: it shares a word with the subject
+  and one with the rest of the question, names every name the question names, and states
+  no negation of its own. That sentence is quoted as what the sources say instead.
+
+A question about something the sources don't cover ("Why did Ana Costa cancel her trip to
+Madrid?" when no sentence names both her and Madrid) finds no such sentence and is left to
+the model, which abstains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from rag.roles import country_key
+from rag.text import content_terms, name_among, name_key, names_in, without_dateline, words_in
+from rag.types import Conflict, Passage
+
+# Verbs for an event that undoes, refuses or stays away from something, in every form a
+# question or an article writes them. Generic English, not any one story's. Denying is
+# kept apart: "she denied the report" says nothing about "she skipped the visit", while
+# "cancelled" and "called off" may be the same event told two ways.
+_UNDOING = (
+    r"refus(?:e|es|ed|ing)|declin(?:e|es|ed|ing)|reject(?:s|ed|ing)?|rebuff(?:s|ed|ing)?"
+    r"|cancel(?:s|led|ed|ling|ing|lation)?|call(?:s|ed|ing)?\s+off|scrap(?:s|ped|ping)?"
+    r"|skip(?:s|ped|ping)?|boycott(?:s|ed|ing)?|snub(?:s|bed|bing)?"
+    r"|turn(?:s|ed|ing)?\s+down|pull(?:s|ed|ing)?\s+out"
+    r"|withdr(?:aw|aws|ew|awn|awing|awal)|postpon(?:e|es|ed|ing|ement)|delay(?:s|ed|ing)?"
+    r"|abandon(?:s|ed|ing)?|back(?:s|ed|ing)?\s+out|walk(?:s|ed|ing)?\s+out"
+    r"|drop(?:s|ped|ping)?\s+out|stay(?:s|ed|ing)?\s+away|veto(?:es|ed|ing)?|block(?:s|ed|ing)?"
+    r"|halt(?:s|ed|ing)?|suspend(?:s|ed|ing)?|break(?:s|ing)?\s+off|broke\s+off|miss(?:es|ed|ing)?"
+)
+_DENYING = r"den(?:y|ies|ied|ying|ial)|dismiss(?:es|ed|ing)?|rul(?:e|es|ed|ing)\s+out|reject(?:s|ed|ing)?"
+_KINDS = [re.compile(rf"\b(?:{kind})\b", re.I) for kind in (_UNDOING, _DENYING)]
+_PRESUPPOSED = re.compile(
+    r"^\W*(?:and\s+|so\s+|but\s+)?(?:why|when|where|how)\s+"
+    r"(?P<aux>did|does|do|is|are|was|were|has|have|had)\s+"
+    rf"(?P<subject>[^?]+?)\s+(?P<verb>{_UNDOING}|{_DENYING})\b(?P<rest>[^?]*)\??\s*$",
+    re.I,
+)
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nor)\b|n[’']t\b", re.I)
+_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
+
+
+def _keys(text: str) -> set[str]:
+    """What a text is about: its stemmed content words, and each country it names by one
+    key ("China's" and "Chinese" both "china")."""
+    keys = set(content_terms(text))
+    keys.update(k for w in _CAPITALISED.findall(text) if (k := country_key(name_key(w))))
+    return keys
+
+
+def _names(text: str, sentence: str) -> bool:
+    """Whether `sentence` names every name in `text` (a country by name or adjective)."""
+    words = words_in(sentence)
+    countries = {k for w in _CAPITALISED.findall(sentence) if (k := country_key(name_key(w)))}
+    for name in names_in("X " + text):  # every capitalised word, the first one too
+        country = country_key(name)
+        if not (name_among(name, words) or (country and country in countries)):
+            return False
+    return True
+
+
+def event_premise(
+    question: str, passages: Sequence[Passage], article_texts: Mapping[str, str] | None = None
+) -> Conflict | None:
+    """The correction for a question that presupposes an undoing event no source reports,
+    or None. The conflict's first value is the question's verb, so that the verifier drops
+    draft sentences repeating it."""
+    asked = _PRESUPPOSED.match(question.strip())
+    if asked is None:
+        return None
+    subject, rest = asked["subject"].strip(), asked["rest"].strip()
+    subject_keys, rest_keys = _keys(subject), _keys(rest)
+    if not subject_keys | rest_keys:
+        return None
+    named = f"{subject} {rest}"
+
+    def same_things(sentence: str) -> bool:
+        keys = _keys(sentence)
+        return (
+            (not subject_keys or bool(subject_keys & keys))
+            and (not rest_keys or bool(rest_keys & keys))
+            and _names(named, sentence)
+        )
+
+    kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
+    texts = [*(p.text for p in passages), *(article_texts or {}).values()]
+    for sentence in (s for text in texts for s in _SENTENCE.split(text)):
+        if any(kind.search(sentence) for kind in kinds) and same_things(sentence):
+            return None
+    best: tuple[float, Passage, str] | None = None
+    for passage in passages:
+        for span in passage.sentences:
+            said = span.text
+            if _NEGATION.search(said) or any(k.search(said) for k in _KINDS) or not same_things(said):
+                continue
+            score = span.score or 0.0
+            if best is None or score > best[0]:
+                best = (score, passage, span.text)
+    if best is None:
+        return None
+    _, passage, evidence = best
+    said = without_dateline(evidence).strip().rstrip(".")
+    denial = f"{subject[:1].upper()}{subject[1:]} {asked['aux'].lower()} not {asked['verb']}"
+    denial += f" {rest}" if rest else ""
+    return Conflict(
+        description=f"{denial}, as far as the articles report: {said}.",
+        values=[asked["verb"], said],
+        citations=[passage.n],
+    )

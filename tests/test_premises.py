@@ -1,0 +1,98 @@
+"""A question that presupposes an event the sources never report ("Why did she cancel …?")
+is corrected with what the sources say happened, and only then."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.citations import Verifier
+from rag.config import Settings
+from rag.embedding import CachedEmbedder, build_embedder
+from rag.premises import event_premise
+from rag.types import Context, Passage, Span
+
+VISIT = "Ana Costa will visit Lisbon on Friday for the port talks, her office said."
+SUMMIT = "The Porto summit opens on Monday as planned, with Rui Lopes in the chair."
+
+
+def _passage(n: int, *sentences: str, score: float = 0.8) -> Passage:
+    text = " ".join(sentences)
+    spans, at = [], 0
+    for sentence in sentences:
+        spans.append(Span(start=at, end=at + len(sentence), text=sentence, score=score))
+        at += len(sentence) + 1
+    return Passage(
+        n=n, article_id=f"a{n}", title="T", text=text, start=0, end=len(text), relevance=0.7, sentences=spans
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "correction"),
+    [
+        (
+            "Why did Ana Costa cancel her visit to Lisbon?",
+            f"Ana Costa did not cancel her visit to Lisbon, as far as the articles report: {VISIT}",
+        ),
+        (
+            "Why is Ana Costa skipping the Lisbon port talks?",
+            f"Ana Costa is not skipping the Lisbon port talks, as far as the articles report: {VISIT}",
+        ),
+        (
+            "Why was the Porto summit postponed?",
+            f"The Porto summit was not postponed, as far as the articles report: {SUMMIT}",
+        ),
+        (
+            "Why did Portugal's prime minister turn down the invitation to Lisbon?",
+            None,  # the sentence never makes her Portugal's anything: not about the same things
+        ),
+    ],
+)
+def test_a_presupposed_undoing_is_corrected_with_what_happened(question: str, correction: str | None) -> None:
+    found = event_premise(question, [_passage(1, VISIT), _passage(2, SUMMIT)])
+    assert (found.description if found else None) == correction
+    if found:
+        assert found.citations == [1 if "Costa" in question else 2]
+
+
+def test_an_undoing_the_sources_report_in_other_words_is_left_to_the_model() -> None:
+    """'called off' may be the cancellation asked about: the premise may be true."""
+    threatened = _passage(2, "Ana Costa had threatened to call off the Lisbon visit over the strike.")
+    asked = "Why did Ana Costa cancel her visit to Lisbon?"
+    assert event_premise(asked, [_passage(1, VISIT), threatened]) is None
+    # Also when that sentence is only in the rest of the article, not among the passages.
+    assert event_premise(asked, [_passage(1, VISIT)], {"a2": threatened.text}) is None
+    # A denial is another kind of event: it says nothing about staying away.
+    denied = _passage(2, "Ana Costa denied reports about the Lisbon port talks.")
+    assert event_premise("Why is Ana Costa skipping the Lisbon port talks?", [_passage(1, VISIT), denied])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did Ana Costa cancel her trip to Madrid?",  # no sentence names Madrid: not covered
+        "Why did Ana Costa visit Lisbon?",  # presupposes nothing undone
+        "Why didn't Ana Costa visit Lisbon?",  # a negated question is another shape
+    ],
+)
+def test_questions_the_sources_do_not_cover_or_that_presuppose_no_undoing(question: str) -> None:
+    assert event_premise(question, [_passage(1, VISIT)]) is None
+
+
+def test_a_sentence_with_a_negation_of_its_own_is_no_evidence() -> None:
+    unsure = _passage(1, "Ana Costa may not visit Lisbon for the port talks on Friday.")
+    assert event_premise("Why did Ana Costa cancel her visit to Lisbon?", [unsure]) is None
+
+
+def test_the_verifier_puts_the_correction_first_and_drops_drafts_repeating_the_premise() -> None:
+    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+    context = Context(
+        question="Why did Ana Costa cancel her visit to Lisbon?",
+        passages=[_passage(1, VISIT), _passage(2, SUMMIT)],
+        best_relevance=0.7,
+    )
+    abstained = verifier.verify("I don't know based on the provided sources.", context)
+    assert abstained.text.startswith("Ana Costa did not cancel her visit to Lisbon, as far as the articles")
+    assert abstained.text.endswith("her office said [1].")
+    repeated = verifier.verify("Ana Costa cancelled her visit to Lisbon because of the strike [1].", context)
+    assert "because of the strike" not in repeated.text
+    assert repeated.text == abstained.text
