@@ -79,6 +79,37 @@ def _names(text: str, sentence: str) -> bool:
     return True
 
 
+_PRONOUN_START = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*")
+
+
+def _with_antecedents(text: str) -> list[tuple[str, str]]:
+    """Each sentence of a text, with what to read it as: a sentence opening with a
+    pronoun ("He even hinted at calling it off") is read with the one before, which says
+    who "he" is."""
+    sentences = _SENTENCE.split(text)
+    return [
+        (s, f"{sentences[i - 1]} {s}" if i and _PRONOUN_START.match(s) else s)
+        for i, s in enumerate(sentences)
+    ]
+
+
+def _rival_name(asked: str, sentence: str) -> bool:
+    """Whether the sentence puts another name where the question has one, before a word
+    both share: "the Porto summit" for "the Lisbon summit"."""
+
+    def named_before(text: str) -> dict[str, str]:
+        words = _WORD.findall(text)
+        return {
+            content_terms(w)[0]: name_key(words[i - 1])
+            for i, w in enumerate(words)
+            if i and words[i - 1][:1].isupper() and content_terms(w)
+        }
+
+    theirs = named_before(sentence)
+    return any(word in theirs and theirs[word] != name for word, name in named_before(asked).items())
+
+
 def event_premise(
     question: str, passages: Sequence[Passage], article_texts: Mapping[str, str] | None = None
 ) -> Conflict | None:
@@ -102,18 +133,30 @@ def event_premise(
             and _names(named, sentence)
         )
 
+    def may_report_it(sentence: str) -> bool:
+        # Looser than `same_things`: "Lopes threatened to call off the meeting" may be
+        # the cancellation of "the meeting with Costa" even without her name, but not
+        # "the Porto summit" when the question asks about "the Lisbon summit".
+        keys = _keys(sentence)
+        return (
+            (not subject_keys or bool(subject_keys & keys))
+            and (not rest_keys or bool(rest_keys & keys))
+            and _names(subject, sentence)
+            and not _rival_name(rest, sentence)
+        )
+
     kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
     texts = [*(p.text for p in passages), *(article_texts or {}).values()]
-    for sentence in (s for text in texts for s in _SENTENCE.split(text)):
-        if any(kind.search(sentence) for kind in kinds) and same_things(sentence):
+    for sentence, read in (pair for text in texts for pair in _with_antecedents(text)):
+        if any(kind.search(sentence) for kind in kinds) and may_report_it(read):
             return None
-    best: tuple[float, Passage, str] | None = None
+    best: tuple[tuple[int, float], Passage, str] | None = None
     for passage in passages:
         for span in passage.sentences:
             said = span.text
             if _NEGATION.search(said) or any(k.search(said) for k in _KINDS) or not same_things(said):
                 continue
-            score = span.score or 0.0
+            score = (len(_keys(said) & (subject_keys | rest_keys)), span.score or 0.0)
             if best is None or score > best[0]:
                 best = (score, passage, span.text)
     if best is None:

@@ -61,6 +61,9 @@ def test_an_undoing_the_sources_report_in_other_words_is_left_to_the_model() -> 
     assert event_premise(asked, [_passage(1, VISIT), threatened]) is None
     # Also when that sentence is only in the rest of the article, not among the passages.
     assert event_premise(asked, [_passage(1, VISIT)], {"a2": threatened.text}) is None
+    # "She" is who the sentence before names.
+    hinted = {"a2": "Ana Costa criticised the port union. She even hinted at calling off the visit."}
+    assert event_premise(asked, [_passage(1, VISIT)], hinted) is None
     # A denial is another kind of event: it says nothing about staying away.
     denied = _passage(2, "Ana Costa denied reports about the Lisbon port talks.")
     assert event_premise("Why is Ana Costa skipping the Lisbon port talks?", [_passage(1, VISIT), denied])
@@ -96,3 +99,15 @@ def test_the_verifier_puts_the_correction_first_and_drops_drafts_repeating_the_p
     repeated = verifier.verify("Ana Costa cancelled her visit to Lisbon because of the strike [1].", context)
     assert "because of the strike" not in repeated.text
     assert repeated.text == abstained.text
+
+
+def test_an_undoing_of_another_named_thing_does_not_count() -> None:
+    """Skipping the Porto summit in 2019 is not skipping the Lisbon summit now; nor is the
+    best evidence a sentence about some of the question's words only."""
+    passages = [
+        _passage(1, "Ana Costa skipped the Porto summit in 2019.", "Rui Lopes will chair the Lisbon summit."),
+        _passage(2, "Ana Costa will attend the Lisbon summit on Friday, Rui Lopes said.", score=0.5),
+    ]
+    found = event_premise("Why is Ana Costa skipping the Lisbon summit?", passages)
+    assert found is not None and found.citations == [2]
+    assert found.description.endswith("report: Ana Costa will attend the Lisbon summit on Friday, Rui Lopes said.")
