@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import partial
 
 from rag.text import (
     CALENDAR_WORD,
@@ -37,6 +38,7 @@ from rag.text import (
     answer_kind,
     asks_count,
     content_terms,
+    name_key,
     names_in,
     numbers_in,
     rates_in,
@@ -196,7 +198,9 @@ def find_conflicts(
         # Of number questions, a count of times answers only those asking for a count
         # ("how long did the call last?" is not asking how many calls there were).
         off_kind = SLOT_KINDS[slot] != kind or (slot == "count" and not asks_count(question))
-        asked_about = (lambda v: _stated_in(v, question, asked_numbers)) if question and off_kind else None
+        asked_about: Callable[[SlotValue], bool] | None = None
+        if question and off_kind:
+            asked_about = partial(_stated_in, slot, question=question, asked_numbers=asked_numbers)
         stated = set(detector(answer_text).values())  # "at least three calls" states "3" too
         conflict = _first_conflict(slot, values, answer_text, stated, all_sentences, by_article, asked_about)
         if conflict is not None:
@@ -208,11 +212,15 @@ def _words(value: str) -> set[str]:
     return {w.lower() for w in value.split()}
 
 
-def _stated_in(value: SlotValue, question: str, asked_numbers: set[str]) -> bool:
+def _stated_in(slot: str, value: SlotValue, *, question: str, asked_numbers: set[str]) -> bool:
     """The question itself gives this slot a value: "They talked three times, right?"
     (the number and what was counted; "the two leaders" states no count)."""
     if value.value.lower() in question.lower():
         return True
+    if slot == "name":
+        # A name is stated by any word of it: "Was it Rui Lopes or Rui Lopez?" names both
+        # as "Lopes or Lopez?" too.
+        return bool({name_key(w) for w in value.value.split() if len(w) > 2} & words_in(question))
     if not value.value.startswith("at least "):
         return False
     number, counted = value.value.split()[2], value.value.split()[-1]

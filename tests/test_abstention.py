@@ -43,6 +43,8 @@ def _answer(text: str) -> Verified:
         ("In which South Korean city will they hold talks?", "place"),
         ("Which city hosts the summit?", "place"),
         ("Which Chinese official spoke to reporters?", "name"),
+        ("How do the reports spell the surname of the mayor?", "name"),
+        ("What is the family name of the Porto mayor?", "name"),
         ("Why did China tighten its export rules?", None),
         ("When asked about a pause, what did Trump say about the timing?", None),
         ("What did Trump say about farmers?", None),

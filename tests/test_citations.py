@@ -369,6 +369,14 @@ def test_conflicts_only_about_what_the_question_asks() -> None:
     # A place question that names "South Korean" does not ask about the spokesperson's name.
     where = "Where will Trump meet the South Korean leader?"
     assert find_conflicts(spelled, "Guo Jiakun said Lee invited Xi.", where) == []
+    # A question that offers both spellings, by any word of them, asks about the name.
+    lopes = [
+        _scored(1, "x", "Rui Lopes, the minister, said the port deal was close.", 0.9),
+        _scored(2, "y", "Rui Lopez, the minister, said talks would go on.", 0.88),
+    ]
+    offered = find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister named Lopes or Lopez?")
+    assert [set(c.values) for c in offered] == [{"Rui Lopes", "Rui Lopez"}]
+    assert find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister Spanish?") == []
     # "the two leaders" states no count.
     assert (
         find_conflicts(calls, "They have spoken at least three times.", "What did the two leaders discuss?")
