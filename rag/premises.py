@@ -123,32 +123,23 @@ def event_premise(
     subject_keys, rest_keys = _keys(subject), _keys(rest)
     if not subject_keys | rest_keys:
         return None
-    named = f"{subject} {rest}"
 
-    def same_things(sentence: str) -> bool:
+    def same_things(sentence: str, *, strict: bool = True) -> bool:
+        """A word of the subject, a word of the rest and every name. Not `strict` (may a
+        sentence report the undoing asked about?): "Lopes threatened to call off the
+        meeting" may be the cancellation of "the meeting with Costa" without her name,
+        but "the Porto summit" is not "the Lisbon summit"."""
         keys = _keys(sentence)
-        return (
-            (not subject_keys or bool(subject_keys & keys))
-            and (not rest_keys or bool(rest_keys & keys))
-            and _names(named, sentence)
-        )
-
-    def may_report_it(sentence: str) -> bool:
-        # Looser than `same_things`: "Lopes threatened to call off the meeting" may be
-        # the cancellation of "the meeting with Costa" even without her name, but not
-        # "the Porto summit" when the question asks about "the Lisbon summit".
-        keys = _keys(sentence)
-        return (
-            (not subject_keys or bool(subject_keys & keys))
-            and (not rest_keys or bool(rest_keys & keys))
-            and _names(subject, sentence)
-            and not _rival_name(rest, sentence)
-        )
+        if (subject_keys and not subject_keys & keys) or (rest_keys and not rest_keys & keys):
+            return False
+        if strict:
+            return _names(f"{subject} {rest}", sentence)
+        return _names(subject, sentence) and not _rival_name(rest, sentence)
 
     kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
     texts = [*(p.text for p in passages), *(article_texts or {}).values()]
     for sentence, read in (pair for text in texts for pair in _with_antecedents(text)):
-        if any(kind.search(sentence) for kind in kinds) and may_report_it(read):
+        if any(kind.search(sentence) for kind in kinds) and same_things(read, strict=False):
             return None
     best: tuple[tuple[int, float], Passage, str] | None = None
     for passage in passages:
