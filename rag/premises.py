@@ -9,15 +9,18 @@ cannot give it: asked why something happened, it looks for a reason, finds none 
 
 Only one kind of presupposed event is checked, because it is the kind a reader gets wrong
 most often and the one a text shows plainly: an event that undoes or refuses something
-(refuse, cancel, skip, deny, turn down, postpone …), read from the question's own shape
-"why/when did SUBJECT VERB …". The correction is made only when both hold:
+(refuse, cancel, skip, deny, turn down, postpone …), read from the question's own shape:
+"why/when did SUBJECT VERB …" takes it for granted, "Did SUBJECT VERB …?" and "Is it true
+that SUBJECT was VERBed?" ask whether it happened (the answer then starts "No, …"). The
+correction is made only when both hold:
 
 - no sentence of the articles in context uses any verb of that kind about what the question
   is about (sharing one of its words): a source saying "she hinted at calling off the visit"
   may be what the question means, and the model then answers from it;
 - a sentence in the passages is about the same things: it shares a word with the subject
-  and one with the rest of the question, names every name the question names, and states
-  no negation of its own. That sentence is quoted as what the sources say instead.
+  and one with the rest of the question, names every name the question names, states no
+  negation of its own and answers the question well (`EVIDENCE_MIN_SCORE`). That sentence is
+  quoted as what the sources say instead.
 
 A question about something the sources don't cover ("Why did Ana Costa cancel her trip to
 Madrid?" when no sentence names both her and Madrid) finds no such sentence and is left to
@@ -49,10 +52,27 @@ _UNDOING = (
 )
 _DENYING = r"den(?:y|ies|ied|ying|ial)|dismiss(?:es|ed|ing)?|rul(?:e|es|ed|ing)\s+out|reject(?:s|ed|ing)?"
 _KINDS = [re.compile(rf"\b(?:{kind})\b", re.I) for kind in (_UNDOING, _DENYING)]
-_PRESUPPOSED = re.compile(
-    r"^\W*(?:and\s+|so\s+|but\s+)?(?:why|when|where|how)\s+"
-    r"(?P<aux>did|does|do|is|are|was|were|has|have|had)\s+"
-    rf"(?P<subject>[^?]+?)\s+(?P<verb>{_UNDOING}|{_DENYING})\b(?P<rest>[^?]*)\??\s*$",
+_AUX = r"(?P<aux>did|does|do|is|are|was|were|has|have|had)"
+_CLAUSE = rf"(?P<subject>[^?]+?)\s+(?P<verb>{_UNDOING}|{_DENYING})\b(?P<rest>[^?]*?)[?.!]*\s*$"
+# "Why/when did SUBJECT VERB …" takes the undoing for granted; "Did/was SUBJECT VERB …"
+# and "Is it true that SUBJECT was VERB …" ask whether it happened.
+_PRESUPPOSED = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?:why|when|where|how)\s+{_AUX}\s+{_CLAUSE}", re.I)
+_IS_IT_TRUE = r"^\W*(?:and\s+|so\s+|but\s+)?(?:is|was)\s+it\s+(?:true|the\s+case|right)\s+(?:that\s+)?"
+_TRUE_THAT = re.compile(
+    rf"{_IS_IT_TRUE}(?P<subject>[^?]+?)\s+{_AUX}\s+(?P<verb>{_UNDOING}|{_DENYING})\b(?P<rest>[^?]*?)[?.!]*\s*$",
+    re.I,
+)
+_TRUE_THAT_PAST = re.compile(rf"{_IS_IT_TRUE}{_CLAUSE}", re.I)  # "… that Ana cancelled the visit?"
+_YES_NO = re.compile(rf"^\W*(?:and\s+|so\s+|but\s+)?(?!(?:is|was)\s+it\s){_AUX}\s+{_CLAUSE}", re.I)
+# The evidence sentence must answer the question this well (the context stage's sentence
+# score: similarity, shared words, cue). On the dev questions that presuppose an undoing the
+# sentences quoted scored 0.68-0.82; a sentence sharing only a name and the object ("soybeans
+# among the topics" for "Did Portugal refuse to buy soybeans?") scored 0.54.
+EVIDENCE_MIN_SCORE = 0.6
+# A subject holding one of these is a clause ("Ana say the visit was"), not who did it.
+_CLAUSE_WORD = re.compile(
+    r"\b(?:did|does|do|is|are|was|were|has|have|had|will|would|could|should|can|might|must|"
+    r"say|said|says|think|thinks|believe|claim|claims|report|reports|reported)\b",
     re.I,
 )
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nor)\b|n[’']t\b", re.I)
@@ -116,10 +136,20 @@ def event_premise(
     """The correction for a question that presupposes an undoing event no source reports,
     or None. The conflict's first value is the question's verb, so that the verifier drops
     draft sentences repeating it."""
-    asked = _PRESUPPOSED.match(question.strip())
+    question = question.strip()
+    asked = _PRESUPPOSED.match(question)
+    whether = asked is None  # asked whether it happened, not why
+    asked = asked or _TRUE_THAT.match(question) or _YES_NO.match(question)
+    reported = asked is None  # "Is it true that Ana cancelled …": no auxiliary to negate
+    asked = asked or _TRUE_THAT_PAST.match(question)
     if asked is None:
         return None
-    subject, rest = asked["subject"].strip(), asked["rest"].strip()
+    subject, rest, verb = asked["subject"].strip(), asked["rest"].strip(), asked["verb"]
+    passive = re.search(r"\s+(been|being|be)$", subject)
+    if passive:  # "Why has the summit been postponed?"
+        subject, verb = subject[: passive.start()], f"{passive[1]} {verb}"
+    if _CLAUSE_WORD.search(subject):
+        return None  # "Why did Ana say the visit was cancelled?" asks about what she said
     subject_keys, rest_keys = _keys(subject), _keys(rest)
     if not subject_keys | rest_keys:
         return None
@@ -147,6 +177,8 @@ def event_premise(
             said = span.text
             if _NEGATION.search(said) or any(k.search(said) for k in _KINDS) or not same_things(said):
                 continue
+            if (span.score or 0.0) < EVIDENCE_MIN_SCORE:
+                continue
             score = (len(_keys(said) & (subject_keys | rest_keys)), span.score or 0.0)
             if best is None or score > best[0]:
                 best = (score, passage, span.text)
@@ -154,10 +186,15 @@ def event_premise(
         return None
     _, passage, evidence = best
     said = without_dateline(evidence).strip().rstrip(".")
-    denial = f"{subject[:1].upper()}{subject[1:]} {asked['aux'].lower()} not {asked['verb']}"
-    denial += f" {rest}" if rest else ""
+    event = f"{subject} {verb} {rest}".strip()
+    if reported:
+        description = f"No, the articles don't report that {event}; they say: {said}."
+    else:
+        denial = f"{subject} {asked['aux'].lower()} not {verb} {rest}".strip()
+        denial = f"No, {denial}" if whether else f"{denial[:1].upper()}{denial[1:]}"
+        description = f"{denial}, as far as the articles report: {said}."
     return Conflict(
-        description=f"{denial}, as far as the articles report: {said}.",
+        description=description,
         values=[asked["verb"], said],
         citations=[passage.n],
     )

@@ -8,7 +8,7 @@ import pytest
 from rag.citations import Verifier
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.premises import event_premise
+from rag.premises import EVIDENCE_MIN_SCORE, event_premise
 from rag.types import Context, Passage, Span
 
 VISIT = "Ana Costa will visit Lisbon on Friday for the port talks, her office said."
@@ -81,9 +81,31 @@ def test_questions_the_sources_do_not_cover_or_that_presuppose_no_undoing(questi
     assert event_premise(question, [_passage(1, VISIT)]) is None
 
 
-def test_a_sentence_with_a_negation_of_its_own_is_no_evidence() -> None:
+def test_a_sentence_with_a_negation_of_its_own_or_a_weak_match_is_no_evidence() -> None:
     unsure = _passage(1, "Ana Costa may not visit Lisbon for the port talks on Friday.")
     assert event_premise("Why did Ana Costa cancel her visit to Lisbon?", [unsure]) is None
+    weak = _passage(1, VISIT, score=EVIDENCE_MIN_SCORE - 0.01)
+    assert event_premise("Why did Ana Costa cancel her visit to Lisbon?", [weak]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "correction"),
+    [
+        ("Did Ana Costa cancel her visit to Lisbon?", "No, Ana Costa did not cancel her visit to Lisbon, as far"),
+        ("Is it true that the Porto summit was postponed?", "No, the Porto summit was not postponed, as far"),
+        ("Has the Porto summit been postponed?", "No, the Porto summit has not been postponed, as far"),
+        (
+            "Is it true that Ana Costa called off her visit to Lisbon?",
+            "No, the articles don't report that Ana Costa called off her visit to Lisbon; they say: Ana",
+        ),
+        # A clause as subject: what someone said about an undoing, not the undoing.
+        ("Why did Rui Lopes say the Porto summit was postponed?", None),
+        ("Was it postponed?", None),  # nothing to find it by
+    ],
+)
+def test_asked_whether_an_undoing_happened(question: str, correction: str | None) -> None:
+    found = event_premise(question, [_passage(1, VISIT), _passage(2, SUMMIT)])
+    assert (found.description[: len(correction)] if found else None) == correction
 
 
 def test_the_verifier_puts_the_correction_first_and_drops_drafts_repeating_the_premise() -> None:
@@ -106,7 +128,7 @@ def test_an_undoing_of_another_named_thing_does_not_count() -> None:
     best evidence a sentence about some of the question's words only."""
     passages = [
         _passage(1, "Ana Costa skipped the Porto summit in 2019.", "Rui Lopes will chair the Lisbon summit."),
-        _passage(2, "Ana Costa will attend the Lisbon summit on Friday, Rui Lopes said.", score=0.5),
+        _passage(2, "Ana Costa will attend the Lisbon summit on Friday, Rui Lopes said.", score=0.65),
     ]
     found = event_premise("Why is Ana Costa skipping the Lisbon summit?", passages)
     assert found is not None and found.citations == [2]
