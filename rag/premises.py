@@ -89,11 +89,12 @@ def _keys(text: str) -> set[str]:
 
 
 def _names(text: str, sentence: str) -> bool:
-    """Whether `sentence` names every name in `text` (a country by name or adjective)."""
+    """Whether `sentence` names every name in `text`, a country by its name, adjective or
+    capital ("Lisbon's invitation" is named by "Portugal's prime minister")."""
     words = words_in(sentence)
-    countries = {k for w in _CAPITALISED.findall(sentence) if (k := country_key(name_key(w)))}
+    countries = {k for w in _CAPITALISED.findall(sentence) if (k := country_key(name_key(w), capitals=True))}
     for name in names_in("X " + text):  # every capitalised word, the first one too
-        country = country_key(name)
+        country = country_key(name, capitals=True)
         if not (name_among(name, words) or (country and country in countries)):
             return False
     return True

@@ -116,10 +116,25 @@ _POSTS = frozenset(
 _COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
 
 
-def country_key(word: str) -> str | None:
+# A capital stands for its country's government in news writing ("Lisbon's invitation",
+# "talks between Madrid and Lisbon"). Only `country_key` reads them, when asked to: a
+# capital is no country in an office's binding ("the Lisbon director" works in the city),
+# nor is a sentence that names the city about the country's government.
+_CAPITALS = {
+    "washington": "us", "london": "uk", "beijing": "china", "seoul": "korea", "pyongyang": "north korea",
+    "tokyo": "japan", "taipei": "taiwan", "delhi": "india", "moscow": "russia", "kyiv": "ukraine",
+    "paris": "france", "berlin": "germany", "rome": "italy", "madrid": "spain", "lisbon": "portugal",
+    "ottawa": "canada", "brasilia": "brazil", "canberra": "australia", "jakarta": "indonesia",
+    "hanoi": "vietnam", "bangkok": "thailand", "manila": "philippines", "tehran": "iran", "ankara": "turkey",
+    "riyadh": "saudi arabia", "cairo": "egypt", "warsaw": "poland", "amsterdam": "netherlands",
+}
+
+
+def country_key(word: str, *, capitals: bool = False) -> str | None:
     """One key for a country however a text names it ("spain", "spanish", "Spain's" →
-    "spain"), or None for a word that names no country."""
-    return _COUNTRY_OF.get(re.sub(r"[’']s$", "", word.lower()))
+    "spain"; with `capitals` "Madrid" too), or None for a word that names no country."""
+    word = re.sub(r"[’']s$", "", word.lower())
+    return _COUNTRY_OF.get(word) or (_CAPITALS.get(word) if capitals else None)
 
 
 _COUNTRY = "|".join(sorted((re.escape(a) for a in _COUNTRY_OF), key=len, reverse=True))

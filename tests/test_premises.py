@@ -133,3 +133,12 @@ def test_an_undoing_of_another_named_thing_does_not_count() -> None:
     found = event_premise("Why is Ana Costa skipping the Lisbon summit?", passages)
     assert found is not None and found.citations == [2]
     assert found.description.endswith("report: Ana Costa will attend the Lisbon summit on Friday, Rui Lopes said.")
+
+
+def test_a_capital_names_its_country() -> None:
+    """News writes a government by its capital: "Lisbon's invitation" is Portugal's."""
+    invited = _passage(1, "At the invitation of Portugal's prime minister, Rui Lopes will attend the Porto summit.")
+    found = event_premise("Did Rui Lopes turn down Lisbon's invitation to the summit?", [invited])
+    assert found is not None and found.description.startswith("No, Rui Lopes did not turn down Lisbon's")
+    # A capital is still no other country's.
+    assert event_premise("Did Rui Lopes turn down Madrid's invitation to the summit?", [invited]) is None
