@@ -279,7 +279,10 @@ def _first_conflict(
     values = sorted(values, key=lambda v: spread[v.value])
     for x, y in _rivals(slot, values, all_sentences, by_article):
         if not any(_mentions(answer_text, v.value) or v.key in stated for v in (x, y)):
-            continue
+            # A name is stated by the word its spellings differ in: "the surname is Lopes".
+            differing = set(x.value.split()) ^ set(y.value.split()) if slot == "name" else set()
+            if not any(_mentions(answer_text, w) for w in differing):
+                continue
         if asked_about is not None and not (asked_about(x) or asked_about(y)):
             continue
         first, second = (x, y) if x.at <= y.at else (y, x)

@@ -144,9 +144,9 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
         "name",
         re.compile(
-            r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|\b(?:sur|first |last |family )?name of\b|"
-            r"\bwho\s+(?:is|was)\b|\b(?:write|writes|spell|spells|spelled|spelt)\s+(?:the|his|her|their)\s+"
-            r"(?:sur|first |last |family )?name\b|"
+            r"^\s*(?:(?:by|with|for|from|to)\s+)?(who|whom|whose)\b|\bname of\b|\bwho\s+(?:is|was)\b|"
+            r"\b(?:sur|first |last |family )name\b|"
+            r"\b(?:write|writes|spell|spells|spelled|spelt)\b[^?]{0,40}\bname\b|\bname\b[^?]{0,20}\b(?:spelled|spelt|written)\b|"
             rf"\b(which|what)\s+{_MODIFIERS}(person|official|minister|company|companies|firm|outlet|"
             r"newspaper|paper|analyst|spokesperson|spokesman|spokeswoman|leader|president|app)\b",
             re.I,

@@ -45,6 +45,7 @@ def _answer(text: str) -> Verified:
         ("Which Chinese official spoke to reporters?", "name"),
         ("How do the reports spell the surname of the mayor?", "name"),
         ("What is the family name of the Porto mayor?", "name"),
+        ("How is the Porto mayor's name spelled?", "name"),
         ("Why did China tighten its export rules?", None),
         ("When asked about a pause, what did Trump say about the timing?", None),
         ("What did Trump say about farmers?", None),

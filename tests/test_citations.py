@@ -377,6 +377,10 @@ def test_conflicts_only_about_what_the_question_asks() -> None:
     offered = find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister named Lopes or Lopez?")
     assert [set(c.values) for c in offered] == [{"Rui Lopes", "Rui Lopez"}]
     assert find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister Spanish?") == []
+    # An answer that gives only the word the spellings differ in states one side.
+    surname = find_conflicts(lopes, "The surname is Lopes [1].", "How do the reports spell the minister's surname?")
+    assert [set(c.values) for c in surname] == [{"Rui Lopes", "Rui Lopez"}]
+    assert find_conflicts(lopes, "The minister is Rui [1].", "What is the minister's first name?") == []
     # "the two leaders" states no count.
     assert (
         find_conflicts(calls, "They have spoken at least three times.", "What did the two leaders discuss?")
