@@ -14,9 +14,10 @@ most often and the one a text shows plainly: an event that undoes or refuses som
 that SUBJECT was VERBed?" ask whether it happened (the answer then starts "No, …"). The
 correction is made only when both hold:
 
-- no sentence of the articles in context uses any verb of that kind about what the question
-  is about (sharing one of its words): a source saying "she hinted at calling off the visit"
-  may be what the question means, and the model then answers from it;
+- no sentence of the articles in context uses a verb of that kind, or a restraint next to
+  what was asked ("restrictions on exports" for "halt exports"), about what the question is
+  about: a source saying "she hinted at calling off the visit" may be what the question
+  means, and the model then answers from it;
 - a sentence in the passages is about the same things: it shares a word with the subject
   and one with the rest of the question, names every name the question names, states no
   negation of its own and answers the question well (`EVIDENCE_MIN_SCORE`). That sentence is
@@ -51,7 +52,16 @@ _UNDOING = (
     r"|halt(?:s|ed|ing)?|suspend(?:s|ed|ing)?|break(?:s|ing)?\s+off|broke\s+off|miss(?:es|ed|ing)?"
 )
 _DENYING = r"den(?:y|ies|ied|ying|ial)|dismiss(?:es|ed|ing)?|rul(?:e|es|ed|ing)\s+out|reject(?:s|ed|ing)?"
+# Restraint a source may report an undoing as ("expanded its restrictions on exports" for
+# "Why did Lisbon halt exports?"): never a question's verb, but a sentence using one about the
+# same things may be the event asked about, so it blocks a correction like an undoing does.
+# Words that are nouns as often ("a stop in Porto", "at the end of the trip", "limits on
+# arms") are left out: they would block corrections about anything near them.
+_RESTRAINING = (
+    r"restrict(?:s|ed|ing|ions?)?|curb(?:s|ed|ing)?|ban(?:s|ned|ning)?|freez(?:e|es|ing)|froze(?:n)?"
+)
 _KINDS = [re.compile(rf"\b(?:{kind})\b", re.I) for kind in (_UNDOING, _DENYING)]
+_RESTRAINT = re.compile(rf"\b(?:{_RESTRAINING})\b", re.I)
 _AUX = r"(?P<aux>did|does|do|is|are|was|were|has|have|had)"
 _CLAUSE = rf"(?P<subject>[^?]+?)\s+(?P<verb>{_UNDOING}|{_DENYING})\b(?P<rest>[^?]*?)[?.!]*\s*$"
 # "Why/when did SUBJECT VERB …" takes the undoing for granted; "Did/was SUBJECT VERB …"
@@ -115,6 +125,16 @@ def _with_antecedents(text: str) -> list[tuple[str, str]]:
     ]
 
 
+def _restrains(sentence: str, keys: set[str], window: int = 4) -> bool:
+    """Whether the sentence restrains what the question is about: a restraint word within
+    `window` words of one of its words ("restrictions on exports of rare earths" for
+    "halt rare earth exports"), not anywhere in it ("tech curbs" in a sentence that also
+    names the meeting)."""
+    words = _WORD.findall(sentence)
+    at = [i for i, w in enumerate(words) if _RESTRAINT.fullmatch(w)]
+    return any(set(content_terms(v)) & keys for i in at for v in words[max(0, i - window) : i + window + 1])
+
+
 def _rival_name(asked: str, sentence: str) -> bool:
     """Whether the sentence puts another name where the question has one, before a word
     both share: "the Porto summit" for "the Lisbon summit"."""
@@ -170,13 +190,18 @@ def event_premise(
     kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
     texts = [*(p.text for p in passages), *(article_texts or {}).values()]
     for sentence, read in (pair for text in texts for pair in _with_antecedents(text)):
-        if any(kind.search(sentence) for kind in kinds) and same_things(read, strict=False):
+        undone = any(kind.search(sentence) for kind in kinds) or (
+            _KINDS[0] in kinds and _restrains(sentence, rest_keys or subject_keys)
+        )
+        if undone and same_things(read, strict=False):
             return None
     best: tuple[tuple[int, float], Passage, str] | None = None
     for passage in passages:
         for span in passage.sentences:
             said = span.text
-            if _NEGATION.search(said) or any(k.search(said) for k in _KINDS) or not same_things(said):
+            if _NEGATION.search(said) or any(k.search(said) for k in [*_KINDS, _RESTRAINT]):
+                continue
+            if not same_things(said):
                 continue
             if (span.score or 0.0) < EVIDENCE_MIN_SCORE:
                 continue

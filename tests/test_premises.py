@@ -142,3 +142,15 @@ def test_a_capital_names_its_country() -> None:
     assert found is not None and found.description.startswith("No, Rui Lopes did not turn down Lisbon's")
     # A capital is still no other country's.
     assert event_premise("Did Rui Lopes turn down Madrid's invitation to the summit?", [invited]) is None
+
+
+def test_a_restraint_near_what_was_asked_may_be_the_undoing() -> None:
+    """"Restrictions on exports of cork" may be the halt asked about; "tech curbs" in a
+    sentence that also names the visit are not its cancellation."""
+    restricted = _passage(1, "Lisbon in May widened its restrictions on exports of cork and wine.")
+    exported = _passage(2, "Lisbon exported more cork to Porto in June than a year before.")
+    assert event_premise("Why did Lisbon halt cork exports?", [exported]) is not None
+    assert event_premise("Why did Lisbon halt cork exports?", [restricted, exported]) is None
+    curbs = _passage(2, "Ana Costa's visit to Lisbon comes as Madrid weighs easing tech curbs on Porto.")
+    found = event_premise("Why did Ana Costa cancel her visit to Lisbon?", [_passage(1, VISIT), curbs])
+    assert found is not None and found.citations == [1]
