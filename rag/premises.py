@@ -90,10 +90,18 @@ _CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 
 
+# Words the stopword list keeps that say nothing about what a sentence is about: "his stop
+# in Porto" shares "his" with every sentence about any man.
+_FUNCTION_WORDS = frozenset(
+    "he him his she her hers they them their theirs it its we us our you your this these those "
+    "would could should might must can will shall also".split()
+)
+
+
 def _keys(text: str) -> set[str]:
     """What a text is about: its stemmed content words, and each country it names by one
     key ("China's" and "Chinese" both "china")."""
-    keys = set(content_terms(text))
+    keys = set(content_terms(text)) - _FUNCTION_WORDS
     keys.update(k for w in _CAPITALISED.findall(text) if (k := country_key(name_key(w))))
     return keys
 

@@ -154,3 +154,11 @@ def test_a_restraint_near_what_was_asked_may_be_the_undoing() -> None:
     curbs = _passage(2, "Ana Costa's visit to Lisbon comes as Madrid weighs easing tech curbs on Porto.")
     found = event_premise("Why did Ana Costa cancel her visit to Lisbon?", [_passage(1, VISIT), curbs])
     assert found is not None and found.citations == [1]
+
+
+def test_pronouns_are_not_what_a_question_is_about() -> None:
+    """"her stop in Lisbon" and "her meeting with the union" share only "her"."""
+    stop = _passage(1, "Ana Costa will stop in Lisbon on Friday on her way to the port talks.")
+    union = _passage(2, "Ana Costa cancelled her meeting with the dockers' union last week.")
+    found = event_premise("Why did Ana Costa cancel her stop in Lisbon?", [stop, union])
+    assert found is not None and found.citations == [1]
