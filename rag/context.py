@@ -22,13 +22,9 @@ from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
 from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
 from rag.people import Introduction, introductions, with_people
-from rag.text import content_terms, cue_bonus, is_heading, lexical_overlap, match_score
+from rag.text import ANAPHORA, content_terms, cue_bonus, is_heading, lexical_overlap, match_score
 from rag.types import Chunk, Context, Hit, Passage, Span
 
-_ANAPHORA = re.compile(
-    r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
-    r"The (official|president|minister|spokesperson|two))\b"
-)
 _SPLIT_QUESTION = re.compile(
     r",?\s+(?:and|but)\s+(?=(?:(?:on|in|at|by|for|from|to|since|until)\s+)?"
     r"(?:what|when|where|who|whom|which|how|why|is|are|did|does|was|were)\b)",
@@ -196,7 +192,7 @@ class ContextBuilder:
             if chosen and s.score < best - 0.25 and s not in seeds:
                 break  # far below the best: noise, not evidence
             group = [s]
-            if _ANAPHORA.match(s.text):
+            if ANAPHORA.match(s.text):
                 siblings = ordered_in_article[s.article_id]
                 i = siblings.index(by_position[(s.article_id, s.start)])
                 if i > 0 and siblings[i - 1].end >= s.start - 2:

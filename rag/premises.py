@@ -33,8 +33,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from rag.chunking import sentence_spans
 from rag.roles import country_key
-from rag.text import content_terms, name_among, name_key, names_in, without_dateline, words_in
+from rag.text import ANAPHORA, content_terms, name_among, name_key, names_in, without_dateline, words_in
 from rag.types import Conflict, Passage
 
 # Verbs for an event that undoes, refuses or stays away from something, in every form a
@@ -86,8 +87,6 @@ _CLAUSE_WORD = re.compile(
     re.I,
 )
 _NEGATION = re.compile(r"\b(?:not|never|no|none|nor)\b|n[’']t\b", re.I)
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 
 
 # Words the stopword list keeps that say nothing about what a sentence is about: "his stop
@@ -98,39 +97,41 @@ _FUNCTION_WORDS = frozenset(
 )
 
 
+def _all_names(text: str) -> set[str]:
+    """Every capitalised word of a text as `names_in` keys it, the first one too."""
+    return names_in(f"X {text}")
+
+
+def _countries(text: str, *, capitals: bool = False) -> set[str]:
+    return {k for name in _all_names(text) if (k := country_key(name, capitals=capitals))}
+
+
 def _keys(text: str) -> set[str]:
     """What a text is about: its stemmed content words, and each country it names by one
     key ("China's" and "Chinese" both "china")."""
-    keys = set(content_terms(text)) - _FUNCTION_WORDS
-    keys.update(k for w in _CAPITALISED.findall(text) if (k := country_key(name_key(w))))
-    return keys
+    return (set(content_terms(text)) - _FUNCTION_WORDS) | _countries(text)
 
 
 def _names(text: str, sentence: str) -> bool:
     """Whether `sentence` names every name in `text`, a country by its name, adjective or
     capital ("Lisbon's invitation" is named by "Portugal's prime minister")."""
     words = words_in(sentence)
-    countries = {k for w in _CAPITALISED.findall(sentence) if (k := country_key(name_key(w), capitals=True))}
-    for name in names_in("X " + text):  # every capitalised word, the first one too
+    countries = _countries(sentence, capitals=True)
+    for name in _all_names(text):
         country = country_key(name, capitals=True)
         if not (name_among(name, words) or (country and country in countries)):
             return False
     return True
 
 
-_PRONOUN_START = re.compile(r"^\W*(?:he|she|they|it|his|her|their|its)\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z’'-]*")
 
 
 def _with_antecedents(text: str) -> list[tuple[str, str]]:
-    """Each sentence of a text, with what to read it as: a sentence opening with a
-    pronoun ("He even hinted at calling it off") is read with the one before, which says
-    who "he" is."""
-    sentences = _SENTENCE.split(text)
-    return [
-        (s, f"{sentences[i - 1]} {s}" if i and _PRONOUN_START.match(s) else s)
-        for i, s in enumerate(sentences)
-    ]
+    """Each sentence of a text, with what to read it as: a sentence leaning on the one
+    before ("He even hinted at calling it off") is read with it, which says who "he" is."""
+    sentences = [text[start:end] for start, end in sentence_spans(text)]
+    return [(s, f"{sentences[i - 1]} {s}" if i and ANAPHORA.match(s) else s) for i, s in enumerate(sentences)]
 
 
 def _restrains(sentence: str, keys: set[str], window: int = 4) -> bool:
@@ -196,7 +197,9 @@ def event_premise(
         return _names(subject, sentence) and not _rival_name(rest, sentence)
 
     kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
-    texts = [*(p.text for p in passages), *(article_texts or {}).values()]
+    # What retrieval read of an article holds its passages' sentences too.
+    read_in_full = article_texts or {}
+    texts = [*read_in_full.values(), *(p.text for p in passages if p.article_id not in read_in_full)]
     for sentence, read in (pair for text in texts for pair in _with_antecedents(text)):
         undone = any(kind.search(sentence) for kind in kinds) or (
             _KINDS[0] in kinds and _restrains(sentence, rest_keys or subject_keys)

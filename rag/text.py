@@ -180,6 +180,12 @@ _PLACE = re.compile(
 _NAME = re.compile(r"\b[A-Z][A-Za-z’'.-]*[A-Za-z]")
 
 
+# A sentence that leans on the one before for who or what it is about ("He even hinted at
+# calling it off", "The official said …").
+ANAPHORA = re.compile(
+    r"^[\"“‘']?(He|She|It|They|This|That|These|Those|His|Her|Its|Their|"
+    r"The (official|president|minister|spokesperson|two))\b"
+)
 _LEAD_CLAUSE = re.compile(r"^\s*when\s+(?:asked|questioned|pressed|speaking)\b[^?]*?,\s*", re.I)
 
 
