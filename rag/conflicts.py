@@ -212,15 +212,20 @@ def _words(value: str) -> set[str]:
     return {w.lower() for w in value.split()}
 
 
+_OFFERS_CHOICE = re.compile(r"\bor\b", re.I)
+
+
 def _stated_in(slot: str, value: SlotValue, *, question: str, asked_numbers: set[str]) -> bool:
     """The question itself gives this slot a value: "They talked three times, right?"
     (the number and what was counted; "the two leaders" states no count)."""
+    if slot == "name":
+        # A name is asked about when the question offers a spelling, by any word of the
+        # name ("Was it Rui Lopes or Rui Lopez?", "Lopes or Lopez?"); one it only mentions
+        # ("What did Rui Lopes say?") asks nothing about how it is spelled.
+        offers = _OFFERS_CHOICE.search(question) is not None
+        return offers and bool({name_key(w) for w in value.value.split() if len(w) > 2} & words_in(question))
     if value.value.lower() in question.lower():
         return True
-    if slot == "name":
-        # A name is stated by any word of it: "Was it Rui Lopes or Rui Lopez?" names both
-        # as "Lopes or Lopez?" too.
-        return bool({name_key(w) for w in value.value.split() if len(w) > 2} & words_in(question))
     if not value.value.startswith("at least "):
         return False
     number, counted = value.value.split()[2], value.value.split()[-1]
@@ -372,11 +377,11 @@ def _about_the_same(
         return False
     # The words around each value, not names: "the leaders, who had two calls this year,
     # last met in 2019" dates their last meeting, not their calls.
-    asked = set(content_terms(_around(question, value))) - set(content_terms(rival))
-    return len(asked & set(content_terms(_around(sentence, rival)))) >= 2
+    asked = set(content_terms(words_around(question, value))) - set(content_terms(rival))
+    return len(asked & set(content_terms(words_around(sentence, rival)))) >= 2
 
 
-def _around(text: str, value: str, words: int = 6) -> str:
+def words_around(text: str, value: str, words: int = 6) -> str:
     """The words (not names) within `words` of where `value` stands in `text`."""
     at = text.find(value)
     if at < 0:

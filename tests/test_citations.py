@@ -377,6 +377,9 @@ def test_conflicts_only_about_what_the_question_asks() -> None:
     offered = find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister named Lopes or Lopez?")
     assert [set(c.values) for c in offered] == [{"Rui Lopes", "Rui Lopez"}]
     assert find_conflicts(lopes, "The minister is named Rui Lopes.", "Was the minister Spanish?") == []
+    # A question that only mentions the name, in one spelling, asks nothing about it.
+    mentioned = "What did Rui Lopes say about the port deal?"
+    assert find_conflicts(lopes, "Rui Lopes said the port deal was close [1].", mentioned) == []
     # An answer that gives only the word the spellings differ in states one side.
     surname = find_conflicts(lopes, "The surname is Lopes [1].", "How do the reports spell the minister's surname?")
     assert [set(c.values) for c in surname] == [{"Rui Lopes", "Rui Lopez"}]
