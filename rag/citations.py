@@ -43,7 +43,7 @@ from rag.dates import (
     point_dates,
 )
 from rag.embedding import Embedder
-from rag.premises import event_premise
+from rag.premises import date_premise, event_premise
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.roles import misattribution, role_correction
@@ -534,6 +534,7 @@ class Verifier:
             false_premise(context.question, context.passages)
             or role_correction(context.question, context.passages)
             or event_premise(context.question, context.passages, context.article_texts)
+            or date_premise(context.question, context.passages, context.article_texts)
         )
         events = day_count_events(context.question)
         rate_asked = rate_question(context.question)

@@ -32,7 +32,8 @@ _RELATIVE = {
 }
 
 
-def _fmt(day: dt.date) -> str:
+def format_day(day: dt.date) -> str:
+    """ "Oct 30, 2025": how a resolved date is written beside the words that meant it."""
     return f"{day.strftime('%b')} {day.day}, {day.year}"
 
 
@@ -66,16 +67,16 @@ def annotate_relative_dates(sentence: str, published: dt.date | None) -> str:
         return sentence
 
     def weekday(m: re.Match[str]) -> str:
-        return f"{m.group(1)} ({_fmt(_weekday_date(sentence, m, published))})"
+        return f"{m.group(1)} ({format_day(_weekday_date(sentence, m, published))})"
 
     out = _WEEKDAY.sub(weekday, sentence)
     for phrase, days in _RELATIVE.items():
         pattern = re.compile(rf"\b{phrase}\b", re.I)
         if phrase.endswith("week"):
             start = published + dt.timedelta(days=days - published.weekday())
-            note = f"the week of {_fmt(start)}"
+            note = f"the week of {format_day(start)}"
         else:
-            note = _fmt(published + dt.timedelta(days=days))
+            note = format_day(published + dt.timedelta(days=days))
         out = pattern.sub(_annotator(note), out)
     return out
 
@@ -112,6 +113,17 @@ def annotate_weekdays(sentence: str, published: dt.date | None) -> str:
     # Only outside parentheses: "(Oct 30, 2025)" is already an annotation.
     pieces = re.split(r"(\([^)]*\))", sentence)
     return "".join(piece if i % 2 else _ABSOLUTE.sub(note, piece) for i, piece in enumerate(pieces))
+
+
+def dates_written(text: str, published: dt.date | None) -> list[tuple[str, dt.date]]:
+    """Each date a text names, as written ("Sunday", "Oct. 30"), with the day it means:
+    a weekday resolved against `published` by the tense around it (as the prompt shows
+    it), a month-day placed in its year. None for an undated text."""
+    if published is None:
+        return []
+    written = [(m.group(1), _weekday_date(text, m, published)) for m in _WEEKDAY.finditer(text)]
+    written += [(m.group(0), day) for m in _ABSOLUTE.finditer(text) if (day := _absolute_date(m, published))]
+    return written
 
 
 def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
@@ -240,6 +252,6 @@ def date_weekdays(sentence: str, sources: list[tuple[str, dt.date | None]]) -> s
 
     def note(m: re.Match[str]) -> str:
         days = resolved.get(m.group(1), set())
-        return f"{m.group(1)} ({_fmt(next(iter(days)))})" if len(days) == 1 else m.group(0)
+        return f"{m.group(1)} ({format_day(next(iter(days)))})" if len(days) == 1 else m.group(0)
 
     return _BARE_WEEKDAY.sub(note, sentence)

@@ -1,4 +1,4 @@
-"""Questions that take for granted an event the sources never report.
+"""Questions that take for granted an event the sources never report, or date one otherwise.
 
 "Why did Ana Costa cancel her visit to Lisbon?" presupposes a cancellation. When no
 source reports one and a source says what did happen ("Ana Costa will visit Lisbon on
@@ -26,6 +26,11 @@ correction is made only when both hold:
 A question about something the sources don't cover ("Why did Ana Costa cancel her trip to
 Madrid?" when no sentence names both her and Madrid) finds no such sentence and is left to
 the model, which abstains.
+
+The same holds for a question that puts an event on a weekday or in a month no source gives
+it ("What did Ana Costa say after landing on Saturday?" when she lands on Sunday):
+`date_premise` answers "Correction: Sunday (Jun 8, 2025), not Saturday." from the sentence
+dating that event. The small model, finding no Saturday, says it doesn't know.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from rag.chunking import sentence_spans
+from rag.conflicts import topics_of, words_around
+from rag.dates import dates_written, format_day
 from rag.roles import country_key
 from rag.text import ANAPHORA, content_terms, name_among, name_key, names_in, without_dateline, words_in
 from rag.types import Conflict, Passage
@@ -235,3 +242,67 @@ def event_premise(
         values=[asked["verb"], said],
         citations=[passage.n],
     )
+
+
+# --- a date the sources give otherwise ----------------------------------------------------------
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+)
+# "on Saturday": a weekday; "in September": a month ("September 5" is a day, not checked).
+_ASKED_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_ASKED_MONTH = re.compile(
+    rf"\b(?:in|during|since|by|until|before|after|of)\s+(?:early\s+|mid-?\s*|late\s+)?({_MONTHS})\b(?!\s+\d)"
+)
+_MONTH_INDEX = {name.lower(): i + 1 for i, name in enumerate(_MONTHS.split("|"))}
+
+
+def date_premise(
+    question: str, passages: Sequence[Passage], article_texts: Mapping[str, str] | None = None
+) -> Conflict | None:
+    """The correction for a question that puts an event on a weekday or in a month the
+    sources give it no date on, where a source dates that event otherwise: "What did Ana
+    Costa say after landing in Lisbon on Saturday?" when the articles have her land on
+    Sunday. A value the articles name anywhere, in what retrieval read, is left alone, as is
+    a month any date they give or any article's own date falls in; a weekday is stated by a
+    date that falls on it ("Thursday" by "Oct. 30" in 2025) only in a sentence about the same
+    event, for a handful of dates covers most weekdays. A sentence is about the same event
+    when the words around its date share one with the words around the question's and it
+    names a name the question names, or share two when the question names nothing; and it
+    must answer the question well (`EVIDENCE_MIN_SCORE`)."""
+    read_in_full = article_texts or {}
+    texts = [*read_in_full.values(), *(p.text for p in passages if p.article_id not in read_in_full)]
+    published = {p.article_id: p.date for p in passages}
+    months = {day.month for day in published.values() if day} | {
+        day.month
+        for article_id, text in [*read_in_full.items(), *((p.article_id, p.text) for p in passages)]
+        for _, day in dates_written(text, published.get(article_id))
+    }
+    asked: list[tuple[str, int | None]] = [(m.group(1), None) for m in _ASKED_WEEKDAY.finditer(question)]
+    asked += [(m.group(1), _MONTH_INDEX[m.group(1).lower()]) for m in _ASKED_MONTH.finditer(question)]
+    asked_names = topics_of(question)
+    for value, month in asked:
+        if (month and month in months) or any(re.search(rf"\b{value}\b", text) for text in texts):
+            continue
+        around_value = set(content_terms(words_around(question, value))) - _FUNCTION_WORDS
+        dating = [
+            (passage, written, day)
+            for passage in passages
+            for span in passage.sentences
+            if (span.score or 0.0) >= EVIDENCE_MIN_SCORE
+            for written, day in dates_written(span.text, passage.date)
+            if _same_event(around_value, asked_names, span.text, written)
+        ]
+        if not dating or any(day.strftime("%A") == value for _, _, day in dating):
+            continue
+        passage, written, day = dating[0]
+        rival = written if re.search(r"\d", written) else f"{written} ({format_day(day)})"
+        description = f"Correction: {rival}, not {value}."
+        return Conflict(description=description, values=[value, rival], citations=[passage.n])
+    return None
+
+
+def _same_event(around_value: set[str], asked_names: frozenset[str], sentence: str, written: str) -> bool:
+    shared = around_value & set(content_terms(words_around(sentence, written)))
+    if asked_names:
+        return bool(shared) and bool(asked_names & topics_of(sentence))
+    return len(shared) >= 2

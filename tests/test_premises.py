@@ -3,12 +3,14 @@ is corrected with what the sources say happened, and only then."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from rag.citations import Verifier
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.premises import EVIDENCE_MIN_SCORE, event_premise
+from rag.premises import EVIDENCE_MIN_SCORE, date_premise, event_premise
 from rag.types import Context, Passage, Span
 
 VISIT = "Ana Costa will visit Lisbon on Friday for the port talks, her office said."
@@ -162,3 +164,76 @@ def test_pronouns_are_not_what_a_question_is_about() -> None:
     union = _passage(2, "Ana Costa cancelled her meeting with the dockers' union last week.")
     found = event_premise("Why did Ana Costa cancel her stop in Lisbon?", [stop, union])
     assert found is not None and found.citations == [1]
+
+
+# --- a date the sources give otherwise ----------------------------------------------------------
+LANDING = "Ana Costa will arrive in Lisbon on Sunday for the port talks, her office said."
+
+
+def _dated(n: int, *sentences: str, score: float = 0.8) -> Passage:
+    """Published on Wednesday, June 4, 2025: "on Sunday" ahead is June 8."""
+    return _passage(n, *sentences, score=score).model_copy(update={"date": dt.date(2025, 6, 4)})
+
+
+def test_a_weekday_the_sources_date_otherwise_is_corrected() -> None:
+    asked = "What did Ana Costa say after arriving in Lisbon on Saturday?"
+    found = date_premise(asked, [_dated(1, LANDING)])
+    assert found is not None
+    assert found.description == "Correction: Sunday (Jun 8, 2025), not Saturday."
+    assert found.citations == [1]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Rui Lopes met the mayor of Porto on Saturday.",  # the weekday is named: the question may mean it
+        "Ana Costa will arrive in Lisbon on June 7, her office said.",  # a Saturday, for the same event
+    ],
+)
+def test_a_weekday_the_sources_give_is_not_corrected(other: str) -> None:
+    asked = "What did Ana Costa say after arriving in Lisbon on Saturday?"
+    assert date_premise(asked, [_dated(1, LANDING), _dated(2, other)]) is None
+
+
+def test_a_date_of_another_event_on_that_weekday_does_not_count() -> None:
+    """June 7 is a Saturday, but it dates a fair, not her arrival: the arrival is still Sunday."""
+    fair = "The Porto book fair closes on June 7."
+    asked = "What did Ana Costa say after arriving in Lisbon on Saturday?"
+    found = date_premise(asked, [_dated(1, LANDING), _dated(2, fair)])
+    assert found is not None and found.values == ["Saturday", "Sunday (Jun 8, 2025)"]
+
+
+def test_a_month_the_sources_date_otherwise_is_corrected_unless_they_name_it() -> None:
+    ends = "Ana Costa's visit to Lisbon ends on Aug. 20, her office said."
+    asked = "Since Ana Costa's visit to Lisbon ended in March, who replaced her?"
+    found = date_premise(asked, [_dated(1, ends)])
+    assert found is not None and found.description == "Correction: Aug. 20, not March."
+    # An article published in March, or a date in March anywhere, gives that month.
+    assert date_premise(asked, [_dated(1, ends), _dated(2, "Rui Lopes took office on March 3.")]) is None
+    # A month the question only dates a day by ("March 5") is not a month premise.
+    assert date_premise("What did Ana Costa say on March 5 in Lisbon?", [_dated(1, ends)]) is None
+
+
+def test_a_date_premise_needs_a_sentence_about_the_same_event() -> None:
+    asked = "What did Ana Costa say after arriving in Lisbon on Saturday?"
+    # Another person's arrival, a weak match, or an undated article: no correction.
+    assert date_premise(asked, [_dated(1, "Rui Lopes will arrive in Porto on Sunday.")]) is None
+    assert date_premise(asked, [_dated(1, LANDING, score=EVIDENCE_MIN_SCORE - 0.1)]) is None
+    assert date_premise(asked, [_passage(1, LANDING)]) is None
+    # A question naming nobody needs two words of the event around the date.
+    unnamed = "What happened after the visitors arrived on Saturday?"
+    assert date_premise(unnamed, [_dated(1, "The delegates will arrive on Sunday, officials said.")]) is None
+    both = "What did the delegates say after they arrived for the port talks on Saturday?"
+    found = date_premise(both, [_dated(1, "The delegates will arrive for the port talks on Sunday.")])
+    assert found is not None and found.values[1] == "Sunday (Jun 8, 2025)"
+
+
+def test_the_verifier_puts_a_date_correction_first() -> None:
+    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+    context = Context(
+        question="What did Ana Costa say after arriving in Lisbon on Saturday?",
+        passages=[_dated(1, LANDING)],
+        best_relevance=0.7,
+    )
+    answer = verifier.verify("I don't know based on the provided sources.", context)
+    assert answer.text == "Correction: Sunday (Jun 8, 2025), not Saturday [1]."
