@@ -35,6 +35,7 @@ dating that event. The small model, finding no Saturday, says it doesn't know.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 
@@ -283,26 +284,58 @@ def date_premise(
     for value, month in asked:
         if (month and month in months) or any(re.search(rf"\b{value}\b", text) for text in texts):
             continue
-        around_value = set(content_terms(words_around(question, value))) - _FUNCTION_WORDS
+        around_value = _event_words(words_around(question, value))
         dating = [
             (passage, written, day)
             for passage in passages
             for span in passage.sentences
             if (span.score or 0.0) >= EVIDENCE_MIN_SCORE
-            for written, day in dates_written(span.text, passage.date)
+            for written, day in _dates_of(span.text, passage.date, months_too=month is not None)
             if _same_event(around_value, asked_names, span.text, written)
         ]
-        if not dating or any(day.strftime("%A") == value for _, _, day in dating):
+        if not dating or (month is None and any(day.strftime("%A") == value for _, _, day in dating)):
             continue
         passage, written, day = dating[0]
-        rival = written if re.search(r"\d", written) else f"{written} ({format_day(day)})"
+        resolved = re.search(r"\d", written) or written.lower() in _MONTH_INDEX
+        rival = written if resolved else f"{written} ({format_day(day)})"
         description = f"Correction: {rival}, not {value}."
         return Conflict(description=description, values=[value, rival], citations=[passage.n])
     return None
 
 
+def _dates_of(sentence: str, published: dt.date | None, *, months_too: bool) -> list[tuple[str, dt.date]]:
+    """The dates a sentence gives, and for a month question the months it names alone
+    ("most recently in September"), each as its first day."""
+    dates = dates_written(sentence, published)
+    if months_too and published is not None:
+        dates += [
+            (m.group(1), dt.date(published.year, _MONTH_INDEX[m.group(1).lower()], 1))
+            for m in _ASKED_MONTH.finditer(sentence)
+        ]
+    return dates
+
+
+# English verbs whose past the stemmer keeps apart from the present ("told" / "tell"): the
+# question and the article tell one event in different tenses.
+_IRREGULAR = {
+    "told": "tell", "said": "say", "left": "leave", "met": "meet", "went": "go", "gone": "go",
+    "took": "take", "taken": "take", "gave": "give", "given": "give", "made": "make",
+    "spoke": "speak", "spoken": "speak", "flew": "fly", "flown": "fly", "held": "hold",
+    "came": "come", "began": "begin", "begun": "begin", "brought": "bring", "sent": "send",
+    "thought": "think", "won": "win", "lost": "lose", "sought": "seek", "struck": "strike",
+    "wrote": "write", "written": "write", "saw": "see", "seen": "see", "knew": "know",
+    "felt": "feel", "kept": "keep", "led": "lead", "rose": "rise", "fell": "fall",
+    "set": "set", "put": "put", "cut": "cut", "hit": "hit", "bought": "buy", "sold": "sell",
+}
+
+
+def _event_words(text: str) -> set[str]:
+    words = [_IRREGULAR.get(w.lower(), w) for w in text.split()]
+    return set(content_terms(" ".join(words))) - _FUNCTION_WORDS
+
+
 def _same_event(around_value: set[str], asked_names: frozenset[str], sentence: str, written: str) -> bool:
-    shared = around_value & set(content_terms(words_around(sentence, written)))
-    if asked_names:
-        return bool(shared) and bool(asked_names & topics_of(sentence))
+    shared = around_value & _event_words(words_around(sentence, written))
+    if asked_names:  # a sentence's first word may be a name too ("Costa will arrive …")
+        return bool(shared) and bool(asked_names & _all_names(sentence))
     return len(shared) >= 2

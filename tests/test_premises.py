@@ -237,3 +237,17 @@ def test_the_verifier_puts_a_date_correction_first() -> None:
     )
     answer = verifier.verify("I don't know based on the provided sources.", context)
     assert answer.text == "Correction: Sunday (Jun 8, 2025), not Saturday [1]."
+
+
+def test_an_event_told_in_another_tense_or_named_first_is_the_same_event() -> None:
+    """"left" and "leave" are one verb to the reader, and a sentence may open with the name."""
+    leaving = "Costa will leave Lisbon on Friday for the port talks, her office said."
+    asked = "When Costa left Lisbon on Saturday, where was she heading first?"
+    found = date_premise(asked, [_dated(1, leaving)])
+    assert found is not None and found.values == ["Saturday", "Friday (Jun 6, 2025)"]
+
+
+def test_a_month_a_source_names_alone_corrects_a_month_premise() -> None:
+    spoke = "Ana Costa and Rui Lopes last spoke by phone in September, when they discussed the port."
+    found = date_premise("What did Ana Costa and Rui Lopes discuss on their phone call in August?", [_dated(1, spoke)])
+    assert found is not None and found.description == "Correction: September, not August."
