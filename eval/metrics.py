@@ -16,8 +16,8 @@ Definitions (the report and the README refer to these):
   Undefined (None) for questions without gold sources.
 - **Correctness**: an unanswerable question is correct iff the answer abstained; an
   answerable one iff it did not abstain and its text contains an accept string
-  (case-insensitive, curly quotes made straight, whitespace collapsed). Run errors count
-  as incorrect.
+  (case-insensitive, curly quotes made straight, whitespace collapsed, citation markers
+  such as "[1]" removed). Run errors count as incorrect.
 - **Token F1** (SQuAD-style: lowercase, punctuation and a/an/the dropped) against the
   reference answer; for unanswerable questions 1.0 iff abstained, else 0.0, because any
   wording of "the articles don't say" is equally right.
@@ -232,9 +232,13 @@ def content_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if t not in _FUNCTION_WORDS]
 
 
+_CITATION_MARKER = re.compile(r"\s*\[\d+\]")
+
+
 def accept_match(text: str, accept: Iterable[str]) -> bool:
-    """True when the answer contains any accept string (see module docstring)."""
-    haystack = normalise(text)
+    """True when the answer contains any accept string (see module docstring). Citation
+    markers are not part of what the answer says: "November 1 [1]." gives "November 1."."""
+    haystack = normalise(_CITATION_MARKER.sub("", text))
     return any(normalise(a) and normalise(a) in haystack for a in accept)
 
 

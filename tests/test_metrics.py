@@ -179,6 +179,10 @@ def test_accept_normalises_curly_quotes_case_and_whitespace() -> None:
     assert accept_match("Trump's deal", ["Trump\u2019s"])
     assert not accept_match("Trump deal", ["Trump's"])
     assert not accept_match("anything", [])
+    # A marker between the answer and its full stop is no part of the answer.
+    assert accept_match("The deadline is November 1 [1].", ["November 1."])
+    assert accept_match("It ends on Nov. 1 [1][2], officials said.", ["Nov. 1,"])
+    assert not accept_match("The truce expires November 10 [2].", ["November 1."])
 
 
 def test_token_f1() -> None:
