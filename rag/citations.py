@@ -34,16 +34,20 @@ from rag.dates import (
     COMMON_YEAR,
     annotate_relative_dates,
     annotate_weekdays,
+    asked_date_event,
     asks_day_count,
+    clause_date,
     date_weekdays,
     dated_positions,
     dates_meant,
     day_count,
     day_count_events,
+    format_day,
+    names_a_day,
     point_dates,
 )
 from rag.embedding import Embedder
-from rag.premises import date_premise, event_premise
+from rag.premises import date_premise, event_premise, names_every
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.roles import misattribution, role_correction
@@ -442,6 +446,55 @@ class Verifier:
             return []  # Dec. 30 and Jan. 2 in an unknown year: no way to tell their order
         return out
 
+    def date_one_event(
+        self,
+        event: str,
+        context: Context,
+        sentences: dict[int, list[Span]],
+        sentence_vectors: dict[int, np.ndarray],
+    ) -> tuple[str, list[int], dt.date] | None:
+        """The answer to "when did X happen?" from the context sentence that matches X best
+        (every name of X the sources use in it, `MATCH_MIN_SCORE`) and gives X one date in
+        the clause about it (`clause_date`): that date, then the sentence, cited. None when
+        no sentence dates X plainly."""
+        used = words_in(" ".join(p.text for p in context.passages))
+        named = names_in(f"the {event}") & used
+        year_from = _year_from(context.passages)
+
+        def dates_of(p: Passage, span: Span) -> tuple[str, list[tuple[int, dt.date]]] | None:
+            annotated, dated = dated_positions(span.text, p.date, year_from)
+            dated = point_dates(event, annotated, dated)
+            # A capital names its country ("Lisbon confirmed" / "Portugal confirmed").
+            if not dated or not names_every(" ".join(named), without_dateline(span.text)):
+                return None
+            return annotated, dated
+
+        def names_its_day(_: Passage, span: Span) -> tuple[str, list[tuple[int, dt.date]]] | None:
+            said = without_dateline(span.text)
+            return ("", []) if names_a_day(said) and names_every(" ".join(named), said) else None
+
+        vector = self._embedder.embed([event])[0]
+        terms = tuple(dict.fromkeys(content_terms(event)))
+        best = _best_sentence(
+            context, sentences, sentence_vectors, vector, terms, dates_of, need_overlap=True
+        )
+        closest = _best_sentence(
+            context, sentences, sentence_vectors, vector, terms, names_its_day, need_overlap=True
+        )
+        if best is None or (closest is not None and best[0] < closest[0] - _DATED_MARGIN):
+            # The sentence naming a day that matches the event best gives a day we cannot
+            # read (an undated article's "on Thursday"): a dated sentence about something
+            # else must not date the event instead.
+            return None
+        _, n, (annotated, dated) = best
+        day = clause_date(event, annotated, dated)
+        if day is None:
+            return None
+        known = _first_date(context.passages) is not None
+        when = format_day(day) if known else f"{day:%b} {day.day}"
+        said = without_dateline(annotated).strip().rstrip(".")
+        return f"{when}: {said}.", [n], day
+
     def count_days(
         self,
         events: list[str],
@@ -557,6 +610,13 @@ class Verifier:
         if worked_out:
             # The rate worked out from the sources replaces the model's own percentages.
             kept = [*worked_out, *((t, ns) for t, ns in kept if not _names_rate(t))]
+        asked_event = asked_date_event(context.question)
+        if asked_event and not abstained and premise is None:
+            dated = self.date_one_event(asked_event, context, sentences, sentence_vectors)
+            if dated is not None and not _gives_day(kept, dated[2], context.passages):
+                # The model dated another event of the sentence it read ("the meeting on
+                # Oct. 30" for when the meeting was announced): the sources' date replaces its.
+                kept = [dated[:2], *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
         if premise is not None:
             # Correct the question first; drop sentences that repeat its false value.
             wrong = premise.values[0]
@@ -585,6 +645,11 @@ MATCH_MIN_SCORE = 0.55
 # support the claim as well without it. Replaying the dev split's local drafts: citation
 # precision 0.831 -> 0.846, no answer changed (0.2 gave the same).
 CITATION_MARGIN = 0.1
+
+
+# How far below the sentence that matches an event best the best dated one may score and
+# still date it (`Verifier.date_one_event`).
+_DATED_MARGIN = 0.05
 
 
 def _best_sentence(
@@ -629,6 +694,18 @@ def _names_rate(text: str) -> bool:
     """Whether an answer sentence gives a rate or a change in one (the model's own, which
     a rate worked out from the sources replaces)."""
     return any(unit == "percent" for _, unit in quantities(text))
+
+
+def _gives_day(kept: Sequence[tuple[str, list[int]]], day: dt.date, passages: Sequence[Passage]) -> bool:
+    """Whether an answer sentence gives `day` (a weekday resolved against the passage it
+    cites, a date in its year)."""
+    by_n = {p.n: p for p in passages}
+    fallback = _year_from(passages)
+    for text, ns in kept:
+        published = next((by_n[n].date for n in ns if n in by_n and by_n[n].date), fallback)
+        if day in dates_meant(text, published):
+            return True
+    return False
 
 
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:

@@ -8,6 +8,8 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+from rag.text import content_terms
+
 # Where no article is dated, "Oct. 27" is placed in a common year: a day count is then right
 # unless it crosses a Feb. 29 (a count across a new year is refused).
 COMMON_YEAR = dt.date(2001, 1, 1)
@@ -217,6 +219,71 @@ def day_count_events(question: str) -> list[str]:
         if m:
             return [e.strip(" ,") for e in m.groupdict().values() if e and e.strip(" ,")]
     return []
+
+
+# "When did Ana Costa arrive in Lisbon?", "On what date was the deal signed?": the date of
+# one event. Not "what day" (often a weekday), "which year" or "which month" (coarser than a
+# date, and answered as such).
+_WHEN = re.compile(
+    r"^\W*(?:and\s+|so\s+|but\s+)?(?:on\s+|by\s+)?(?:when|(?:what|which)\s+(?:calendar\s+)?date)\s+"
+    r"(?:did|does|do|was|were|is|are|will|would|had|has|have)\s+(?P<event>[^?]+?)[\s?.!]*$",
+    re.I,
+)
+
+
+def names_a_day(text: str) -> bool:
+    """Whether a text names a day in any form: a weekday, a month-day, "tomorrow", "next
+    week" (whether or not its article's date lets us resolve it)."""
+    relative = any(re.search(rf"\b{phrase}\b", text, re.I) for phrase in _RELATIVE)
+    return bool(_WEEKDAY.search(text) or _ABSOLUTE.search(text) or relative)
+
+
+def asked_date_event(question: str) -> str | None:
+    """The event a question asks the date of ("Ana Costa arrive in Lisbon"), or None: not a
+    question about one event's date (a day count is about two)."""
+    if asks_day_count(question):
+        return None
+    m = _WHEN.match(question.strip())
+    return m["event"].strip(" ,") if m else None
+
+
+# Words that only say when: a clause of nothing else ("On Thursday,") belongs to the next.
+_DAY_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday earlier later also then "
+    "today tomorrow yesterday week month year morning evening night".split()
+)
+# Where a sentence's clauses part: a comma outside parentheses, or a word opening a clause.
+_CLAUSE_BREAK = re.compile(r",\s+|\s+(?:that|when|while|after|before|as|and|but|where)\s+")
+
+
+def clause_date(event: str, annotated: str, dated: list[tuple[int, dt.date]]) -> dt.date | None:
+    """The date `annotated` gives `event`: the one date in the clause sharing most of the
+    event's words. In "Rui Lopes will visit Lisbon next week, the ministry confirmed on
+    Thursday" the visit is next week and the confirming Thursday. None when two clauses
+    share as many words, or the best one holds two dates."""
+    if not dated:
+        return None
+    masked = re.sub(r"\([^)]*\)", lambda m: " " * len(m.group(0)), annotated)  # "(Oct 30, 2025)"
+    bounds = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(masked)), len(annotated) + 1]
+    wanted = set(content_terms(event))
+
+    def words_of(i: int) -> set[str]:
+        return set(content_terms(masked[bounds[i] : bounds[i + 1]]))
+
+    by_clause: dict[int, set[dt.date]] = {}
+    for at, day in dated:
+        clause = max(i for i, start in enumerate(bounds) if start <= at)
+        if not words_of(clause) - _DAY_WORDS and clause + 2 < len(bounds):
+            clause += 1  # "On Thursday, the ministry said …": the date opens the next clause
+        by_clause.setdefault(clause, set()).add(day)
+    scored = sorted(
+        ((len(wanted & words_of(i)), i) for i in by_clause),
+        reverse=True,
+    )
+    (top, clause), *rest = scored
+    if top == 0 or (rest and rest[0][0] == top) or len(by_clause[clause]) != 1:
+        return None
+    return next(iter(by_clause[clause]))
 
 
 def asks_day_count(question: str) -> bool:

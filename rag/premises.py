@@ -120,7 +120,7 @@ def _keys(text: str) -> set[str]:
     return (set(content_terms(text)) - _FUNCTION_WORDS) | _countries(text)
 
 
-def _names(text: str, sentence: str) -> bool:
+def names_every(text: str, sentence: str) -> bool:
     """Whether `sentence` names every name in `text`, a country by its name, adjective or
     capital ("Lisbon's invitation" is named by "Portugal's prime minister")."""
     words = words_in(sentence)
@@ -201,8 +201,8 @@ def event_premise(
         if (subject_keys and not subject_keys & keys) or (rest_keys and not rest_keys & keys):
             return False
         if strict:
-            return _names(f"{subject} {rest}", sentence)
-        return _names(subject, sentence) and not _rival_name(rest, sentence)
+            return names_every(f"{subject} {rest}", sentence)
+        return names_every(subject, sentence) and not _rival_name(rest, sentence)
 
     kinds = [kind for kind in _KINDS if kind.fullmatch(asked["verb"])]
     # What retrieval read of an article holds its passages' sentences too.

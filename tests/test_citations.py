@@ -11,7 +11,7 @@ import pytest
 from rag.citations import Verifier, _dates_for, split_claims
 from rag.config import Settings
 from rag.conflicts import find_conflicts
-from rag.dates import dated_positions, day_count_events
+from rag.dates import asked_date_event, clause_date, dated_positions, day_count_events, names_a_day
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.prompts import ABSTAIN_TEXT
 from rag.text import (
@@ -737,3 +737,63 @@ def test_a_question_giving_someone_the_wrong_country_is_corrected(verifier: Veri
     repeated = verifier.verify("Rui Lopes, the Portuguese foreign minister, said the deal was close [1].", asked)
     assert repeated.text.startswith("Correction: Spanish Foreign Minister Rui Lopes, not Portuguese [1].")
     assert "the Portuguese foreign minister" not in repeated.text
+
+
+@pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("What date did Lisbon confirm the minister's trip?", "Lisbon confirm the minister's trip"),
+        ("When will Ana Costa arrive in Porto?", "Ana Costa arrive in Porto"),
+        ("On which calendar date was the port deal signed?", "the port deal signed"),
+        ("How many days after her arrival was the deal signed?", None),  # two events: a day count
+        ("What day of the week does the forum open?", None),  # a weekday, not a date
+        ("Which year did the two ministers last meet?", None),
+    ],
+)
+def test_asked_date_event(question: str, event: str | None) -> None:
+    assert asked_date_event(question) == event
+
+
+def test_the_date_of_a_clause_is_the_one_about_the_event() -> None:
+    published = dt.date(2025, 10, 24)
+    text = "On Thursday, the Lisbon spokeswoman told reporters that the ministers will meet on Oct. 30."
+    annotated, dated = dated_positions(text, published)
+    # The opening "On Thursday," belongs to the clause after it.
+    assert clause_date("the Lisbon spokeswoman confirm the talks", annotated, dated) == dt.date(2025, 10, 23)
+    assert clause_date("the ministers meet", annotated, dated) == dt.date(2025, 10, 30)
+    # A clause no word of the event is in, or two that tie, date nothing.
+    assert clause_date("the fair close", annotated, dated) is None
+    both = "Ana Costa flew in on Friday, and Ana Costa flew out on Oct. 30."
+    annotated, dated = dated_positions(both, published)
+    assert clause_date("Ana Costa fly", annotated, dated) is None
+    assert names_a_day("She arrives next week.") and not names_a_day("She arrives soon.")
+
+
+def test_a_when_answer_dating_another_event_of_the_sentence_is_replaced(verifier: Verifier) -> None:
+    """The model read "confirmed on Friday that they will meet on Oct. 30" and gave the
+    meeting's date for when the trip was confirmed: the sources' date for it replaces it."""
+    passages = [
+        _passage(1, "a", "Lisbon on Friday confirmed that the minister will visit Portugal on Oct. 30.", 0),
+        _passage(2, "b", "The minister's visit is the first since 2019.", 0),
+    ]
+    context = Context(question="What date did Lisbon confirm the minister's trip?", passages=passages, best_relevance=0.7)
+    verified = verifier.verify("Lisbon confirmed the minister's trip on October 30 [1].", context)
+    assert verified.text.startswith("Oct 24, 2025: Lisbon on Friday (Oct 24, 2025) confirmed that"), verified.text
+    # An answer giving that date, or "I don't know", is left as it is.
+    right = verifier.verify("Lisbon confirmed the minister's trip on Friday, Oct 24 [1].", context)
+    assert right.text.startswith("Lisbon confirmed the minister's trip on Friday")
+    assert verifier.verify("I don't know based on the provided sources.", context).text == ABSTAIN_TEXT
+
+
+def test_an_event_best_told_by_an_undated_sentence_is_not_dated_by_another(verifier: Verifier) -> None:
+    """The sentence about the event names a day an undated article gives no date for: a
+    dated sentence about something else must not date the event instead."""
+    told = _passage(1, "a", "The Porto spokeswoman confirmed the state visits of both ministers on Thursday.", 0)
+    other = _passage(2, "b", "Porto on Friday confirmed the state visits of the ministers to Portugal.", 0)
+    context = Context(
+        question="On which date did the Porto spokeswoman confirm the state visits?",
+        passages=[told.model_copy(update={"date": None}), other],
+        best_relevance=0.7,
+    )
+    draft = "The Porto spokeswoman confirmed the state visits on Thursday [1]."
+    assert verifier.verify(draft, context).text == draft
