@@ -264,9 +264,9 @@ def date_premise(
     sources give it no date on, where a source dates that event otherwise: "What did Ana
     Costa say after landing in Lisbon on Saturday?" when the articles have her land on
     Sunday. A value the articles name anywhere, in what retrieval read, is left alone, as is
-    a month any date they give or any article's own date falls in; a weekday is stated by a
-    date that falls on it ("Thursday" by "Oct. 30" in 2025) only in a sentence about the same
-    event, for a handful of dates covers most weekdays. A sentence is about the same event
+    a month any date they give or any article's own date falls in. A weekday is also stated
+    by a date that falls on it ("Thursday" by "Oct. 30" in 2025), but only in a sentence about
+    the same event: a handful of dates anywhere covers most weekdays. A sentence is about the same event
     when the words around its date share one with the words around the question's and it
     names a name the question names, or share two when the question names nothing; and it
     must answer the question well (`EVIDENCE_MIN_SCORE`)."""
@@ -325,7 +325,7 @@ _IRREGULAR = {
     "thought": "think", "won": "win", "lost": "lose", "sought": "seek", "struck": "strike",
     "wrote": "write", "written": "write", "saw": "see", "seen": "see", "knew": "know",
     "felt": "feel", "kept": "keep", "led": "lead", "rose": "rise", "fell": "fall",
-    "set": "set", "put": "put", "cut": "cut", "hit": "hit", "bought": "buy", "sold": "sell",
+    "bought": "buy", "sold": "sell",
 }
 
 
