@@ -84,6 +84,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from rag.text import strip_markers
 from rag.types import Answer
 
 # The kinds of question in the gold set (eval/gold/README.md says what each tests), in
@@ -232,13 +233,10 @@ def content_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if t not in _FUNCTION_WORDS]
 
 
-_CITATION_MARKER = re.compile(r"\s*\[\d+\]")
-
-
 def accept_match(text: str, accept: Iterable[str]) -> bool:
     """True when the answer contains any accept string (see module docstring). Citation
     markers are not part of what the answer says: "November 1 [1]." gives "November 1."."""
-    haystack = normalise(_CITATION_MARKER.sub("", text))
+    haystack = normalise(strip_markers(text))
     return any(normalise(a) and normalise(a) in haystack for a in accept)
 
 

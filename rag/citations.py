@@ -490,8 +490,7 @@ class Verifier:
         day = clause_date(event, annotated, dated)
         if day is None:
             return None
-        known = _first_date(context.passages) is not None
-        when = format_day(day) if known else f"{day:%b} {day.day}"
+        when = _day_written(day, _first_date(context.passages) is not None)
         said = without_dateline(annotated).strip().rstrip(".")
         return f"{when}: {said}.", [n], day
 
@@ -514,7 +513,7 @@ class Verifier:
         known = _first_date(context.passages) is not None
 
         def when(day: dt.date) -> str:
-            return f"{day:%b} {day.day}, {day.year}" if known else f"{day:%b} {day.day}"
+            return _day_written(day, known)
 
         lines = [
             (f"{event[0].upper()}{event[1:]}: {' to '.join(when(d) for d in ds)}.", [n])
@@ -613,7 +612,8 @@ class Verifier:
         asked_event = asked_date_event(context.question)
         if asked_event and not abstained and premise is None:
             dated = self.date_one_event(asked_event, context, sentences, sentence_vectors)
-            if dated is not None and not _gives_day(kept, dated[2], context.passages):
+            by_n = {p.n: p for p in context.passages}
+            if dated is not None and not any(dated[2] in _days_given(t, ns, by_n) for t, ns in kept):
                 # The model dated another event of the sentence it read ("the meeting on
                 # Oct. 30" for when the meeting was announced): the sources' date replaces its.
                 kept = [dated[:2], *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
@@ -696,16 +696,17 @@ def _names_rate(text: str) -> bool:
     return any(unit == "percent" for _, unit in quantities(text))
 
 
-def _gives_day(kept: Sequence[tuple[str, list[int]]], day: dt.date, passages: Sequence[Passage]) -> bool:
-    """Whether an answer sentence gives `day` (a weekday resolved against the passage it
-    cites, a date in its year)."""
-    by_n = {p.n: p for p in passages}
-    fallback = _year_from(passages)
-    for text, ns in kept:
-        published = next((by_n[n].date for n in ns if n in by_n and by_n[n].date), fallback)
-        if day in dates_meant(text, published):
-            return True
-    return False
+def _days_given(text: str, ns: Sequence[int], passages: dict[int, Passage]) -> set[dt.date]:
+    """The days an answer sentence gives: a weekday resolved against the first dated
+    passage it cites, a month-day placed in that passage's year (else a dated one's)."""
+    fallback = _year_from(passages.values())
+    published = next((passages[n].date for n in ns if n in passages and passages[n].date), fallback)
+    return dates_meant(text, published)
+
+
+def _day_written(day: dt.date, year_known: bool) -> str:
+    """ "Oct 30, 2025", or "Oct 30" when no article gives the year."""
+    return format_day(day) if year_known else f"{day:%b} {day.day}"
 
 
 def _names_days(text: str, passages: Sequence[Passage]) -> bool:
@@ -747,12 +748,10 @@ def _with_day_count(
 ) -> list[tuple[str, list[int]]]:
     """A day-count question whose verified answer gives the two dates but no count gets
     the count, worked out here and cited to the sentences holding the dates."""
-    fallback = _year_from(passages.values())
     days: set[dt.date] = set()
     cited: list[int] = []
     for text, ns in kept:
-        published = next((passages[n].date for n in ns if passages[n].date), fallback)
-        found = dates_meant(text, published)
+        found = _days_given(text, ns, passages)
         days |= found
         cited.extend(n for n in ns if found and n not in cited)
     if any(unit == "day" for _, unit in quantities(" ".join(t for t, _ in kept))):

@@ -128,6 +128,23 @@ def dates_written(text: str, published: dt.date | None) -> list[tuple[str, dt.da
     return written
 
 
+def weekdays_named(text: str) -> list[str]:
+    """ "Saturday" in "after landing on Saturday"."""
+    return [m.group(1) for m in _WEEKDAY.finditer(text)]
+
+
+# A month named alone, "in September", "since early May": not a day ("September 5").
+_MONTH_ALONE = re.compile(
+    r"\b(?:in|during|since|by|until|before|after|of)\s+(?:early\s+|mid-?\s*|late\s+)?"
+    r"(January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s+\d)"
+)
+
+
+def months_named(text: str) -> list[tuple[str, int]]:
+    """Each month a text names alone, with its number: [("September", 9)]."""
+    return [(m.group(1), _MONTHS.index(m.group(1)[:3].lower()) + 1) for m in _MONTH_ALONE.finditer(text)]
+
+
 def dates_in(text: str, published: dt.date | None) -> set[dt.date]:
     """The calendar dates a text names ("Oct. 30", "30 October", and the "(Oct 30, 2025)"
     annotations), placed in a year as `annotate_weekdays` does; none for an undated text

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 
 from rag.chunking import sentence_spans
 from rag.conflicts import topics_of, words_around
-from rag.dates import dates_written, format_day
+from rag.dates import dates_written, format_day, months_named, weekdays_named
 from rag.roles import country_key
 from rag.text import ANAPHORA, content_terms, name_among, name_key, names_in, without_dateline, words_in
 from rag.types import Conflict, Passage
@@ -246,17 +246,6 @@ def event_premise(
 
 
 # --- a date the sources give otherwise ----------------------------------------------------------
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December"
-)
-# "on Saturday": a weekday; "in September": a month ("September 5" is a day, not checked).
-_ASKED_WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
-_ASKED_MONTH = re.compile(
-    rf"\b(?:in|during|since|by|until|before|after|of)\s+(?:early\s+|mid-?\s*|late\s+)?({_MONTHS})\b(?!\s+\d)"
-)
-_MONTH_INDEX = {name.lower(): i + 1 for i, name in enumerate(_MONTHS.split("|"))}
-
-
 def date_premise(
     question: str, passages: Sequence[Passage], article_texts: Mapping[str, str] | None = None
 ) -> Conflict | None:
@@ -270,6 +259,10 @@ def date_premise(
     when the words around its date share one with the words around the question's and it
     names a name the question names, or share two when the question names nothing; and it
     must answer the question well (`EVIDENCE_MIN_SCORE`)."""
+    asked: list[tuple[str, int | None]] = [(weekday, None) for weekday in weekdays_named(question)]
+    asked += months_named(question)
+    if not asked:
+        return None  # most questions: nothing to read the articles' dates for
     read_in_full = article_texts or {}
     texts = [*read_in_full.values(), *(p.text for p in passages if p.article_id not in read_in_full)]
     published = {p.article_id: p.date for p in passages}
@@ -278,8 +271,6 @@ def date_premise(
         for article_id, text in [*read_in_full.items(), *((p.article_id, p.text) for p in passages)]
         for _, day in dates_written(text, published.get(article_id))
     }
-    asked: list[tuple[str, int | None]] = [(m.group(1), None) for m in _ASKED_WEEKDAY.finditer(question)]
-    asked += [(m.group(1), _MONTH_INDEX[m.group(1).lower()]) for m in _ASKED_MONTH.finditer(question)]
     asked_names = topics_of(question)
     for value, month in asked:
         if (month and month in months) or any(re.search(rf"\b{value}\b", text) for text in texts):
@@ -296,8 +287,8 @@ def date_premise(
         if not dating or (month is None and any(day.strftime("%A") == value for _, _, day in dating)):
             continue
         passage, written, day = dating[0]
-        resolved = re.search(r"\d", written) or written.lower() in _MONTH_INDEX
-        rival = written if resolved else f"{written} ({format_day(day)})"
+        # A weekday gets the date it means; "Oct. 27" and "September" say it already.
+        rival = f"{written} ({format_day(day)})" if weekdays_named(written) else written
         description = f"Correction: {rival}, not {value}."
         return Conflict(description=description, values=[value, rival], citations=[passage.n])
     return None
@@ -308,10 +299,7 @@ def _dates_of(sentence: str, published: dt.date | None, *, months_too: bool) -> 
     ("most recently in September"), each as its first day."""
     dates = dates_written(sentence, published)
     if months_too and published is not None:
-        dates += [
-            (m.group(1), dt.date(published.year, _MONTH_INDEX[m.group(1).lower()], 1))
-            for m in _ASKED_MONTH.finditer(sentence)
-        ]
+        dates += [(name, dt.date(published.year, number, 1)) for name, number in months_named(sentence)]
     return dates
 
 

@@ -8,8 +8,10 @@ from rag.dates import (
     date_weekdays,
     dated_positions,
     dates_in,
+    months_named,
     point_dates,
     resolve_weekday,
+    weekdays_named,
 )
 
 WED = dt.date(2025, 10, 29)
@@ -91,3 +93,9 @@ def test_the_ends_of_a_range_date_only_an_opening_or_a_close() -> None:
     # Two dates that are not a range both stay.
     text, dated = dated_positions("Set on Oct. 1, it lapses on Nov. 10.", dt.date(2025, 10, 24))
     assert len(point_dates("the truce", text, dated)) == 2
+
+
+def test_the_weekdays_and_lone_months_a_question_names() -> None:
+    assert weekdays_named("What did she say after landing on Saturday?") == ["Saturday"]
+    assert months_named("Since the truce ran out in early September, what came back?") == [("September", 9)]
+    assert months_named("What happened on September 5?") == []  # a day, not a month
