@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import answer_kind, gives_kind
+from rag.text import AnswerKind, answer_kind, gives_kind
 from rag.types import Context
 
 
@@ -40,6 +40,8 @@ class Decision:
     abstain: bool
     reason: str | None = None
     quote_instead: bool = False
+    # The kind of thing the quote must hold: the draft was dropped for not giving it.
+    quote_kind: AnswerKind | None = None
 
 
 def best_sentence_score(context: Context) -> float:
@@ -75,7 +77,10 @@ class AbstentionPolicy:
             kind = answer_kind(context.question)
             if kind and not gives_kind(verified.text, kind, context.question):
                 if quote:
-                    return Decision(abstain=False, quote_instead=True)
+                    # A place is quoted from a sentence naming one; a count or a date
+                    # is not: any number in a related sentence would pass for one.
+                    quote_kind = kind if kind == "place" else None
+                    return Decision(abstain=False, quote_instead=True, quote_kind=quote_kind)
                 return Decision(
                     abstain=True, reason=f"the answer does not give the {kind} the question asks for"
                 )

@@ -22,7 +22,19 @@ from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
 from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
 from rag.people import Introduction, introductions, with_people
-from rag.text import ANAPHORA, content_terms, cue_bonus, is_heading, lexical_overlap, match_score
+from rag.roles import country_key
+from rag.text import (
+    ANAPHORA,
+    answer_kind,
+    asks_locality,
+    content_terms,
+    cue_bonus,
+    gives_kind,
+    is_heading,
+    lexical_overlap,
+    localities_in,
+    match_score,
+)
 from rag.types import Chunk, Context, Hit, Passage, Span
 
 _SPLIT_QUESTION = re.compile(
@@ -80,6 +92,58 @@ def _seeds(scored: Sequence[ScoredSentence], dated: bool) -> list[ScoredSentence
         fitting = [s for s in ranked if s not in seeds and (not dated or _has_date(s))]
         seeds.append((fitting or ranked)[0])
     return list(dict.fromkeys(seeds))
+
+
+# The country a place question is framed in: "where in Portugal", "which Portuguese
+# city", "what town in Portugal" (not every country it names: "the Spanish minister").
+_PLACE_FRAME = re.compile(
+    r"\b(?i:where|city|town|village)\s+in\s+((?:[A-Z][\w.]*\s*){1,3})|"
+    r"\b((?:[A-Z][\w.]*\s+){1,2})(?:city|town|village)\b"
+)
+
+
+def _place_seeds(question: str, scored: Sequence[ScoredSentence]) -> list[ScoredSentence]:
+    """When the best sentence does not give the place the question asks for (a city for
+    "which city"), sentences that do, if relevant enough to be context at all: "Which
+    city will they meet in?" is matched best by the sentence saying they meet in Portugal,
+    but answered by the one that says Porto.
+
+    Two places at most, those more reports name first: when the sources disagree about
+    the city, the sentence matching the question's words best may be the minority's, and
+    a city one report mentions in passing ("told a briefing in Madrid") is seldom the one
+    asked about. Each place's sentence comes from a report that does not name the other
+    place if one does: a report naming both gives them different roles (the talks in
+    Porto, the summit in Braga), so its sentence alone says less about which is asked."""
+    if answer_kind(question) != "place" or gives_kind(scored[0].text, "place", question):
+        return []
+    floor = scored[0].score - RELEVANCE_MARGIN
+    framing = " ".join(" ".join(groups) for groups in _PLACE_FRAME.findall(question))
+    framed = {c for word in framing.split() if (c := country_key(word.lower().removesuffix("'s")))}
+    giving: dict[str, list[ScoredSentence]] = {}
+    for s in scored:
+        if s.score < floor:
+            break
+        if not gives_kind(s.text, "place", question):
+            continue
+        for place in localities_in(s.text) if asks_locality(question) else [""]:
+            # "Which city in Portugal?" is not answered by Madrid, Spain's capital.
+            capital_of = country_key(place.lower(), capitals=True)
+            if not (framed and capital_of and capital_of not in framed):
+                giving.setdefault(place, []).append(s)
+    read: dict[str, str] = {}  # what retrieval read of each report
+    for s in scored:
+        read[s.article_id] = f"{read.get(s.article_id, '')} {s.text}"
+
+    def reports(place: str) -> int:
+        return sum(place in text for text in read.values())
+
+    ranked = sorted(giving, key=lambda place: (-reports(place), -giving[place][0].score))[:2]
+    seeds = [scored[0]]
+    for place in ranked:
+        others = [p for p in ranked if p != place]
+        clean = [s for s in giving[place] if not any(p in read[s.article_id] for p in others)]
+        seeds.append((clean or giving[place])[0])
+    return list(dict.fromkeys(seeds)) if ranked else []
 
 
 def _people_of(
@@ -181,6 +245,9 @@ class ContextBuilder:
         best = scored[0].score
         # Each part of a compound question gets its best sentence first.
         seeds = _seeds(scored, dated=len(day_count_events(question)) == 2)
+        # The sentences giving the place asked for, even past the budget (as rivals are).
+        places = _place_seeds(question, scored)
+        seeds += places
         order = list(dict.fromkeys([*seeds, *scored]))
         for s in order:
             if _repeats(s, chosen.values()):
@@ -203,7 +270,7 @@ class ContextBuilder:
             group[:0] = [g for g in introducing if g is not None]
             group = list(dict.fromkeys(group))
             cost = sum(count_tokens(g.text) for g in group if (g.article_id, g.start) not in chosen)
-            if chosen and used + cost > budget:
+            if chosen and used + cost > budget and s not in places:
                 continue
             for g in group:
                 chosen[(g.article_id, g.start)] = g

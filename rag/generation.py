@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 from rag.config import Settings
 from rag.errors import GenerationFailed, ModelUnavailable
 from rag.prompts import MODEL_ABSTAIN, build_messages
-from rag.text import cue_bonus
+from rag.text import AnswerKind, cue_bonus, gives_kind
 from rag.types import Backend, Context, Draft, Turn, Usage
 
 log = logging.getLogger("byline")
@@ -362,24 +362,31 @@ class ExtractiveGenerator:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
-    def _ranked(self, context: Context) -> list[tuple[float, int, str]]:
+    def _ranked(self, context: Context, giving: AnswerKind | None = None) -> list[tuple[float, int, str]]:
         """Sentences by the score the context stage already gave them (cosine, word
         overlap, question-type cue against the standalone question); a hand-built context
-        without scores falls back to its passage's relevance."""
+        without scores falls back to its passage's relevance. With `giving`, only those
+        holding that kind of thing, when any does."""
         question = context.standalone_question or context.question
         ranked = []
         for p in context.passages:
             for s in p.sentences or []:
                 if len(s.text) < 25:
                     continue
+                if giving and not gives_kind(s.text, giving, question):
+                    continue
                 score = s.score if s.score is not None else p.relevance + cue_bonus(question, s.text)
                 ranked.append((score, p.n, s.text))
         return sorted(ranked, reverse=True)
 
-    def generate(self, context: Context, history: list[Turn] | None = None) -> Draft:
+    def generate(
+        self, context: Context, history: list[Turn] | None = None, *, giving: AnswerKind | None = None
+    ) -> Draft:
+        """`giving`: quote only sentences holding that kind of thing (the answer to "which
+        city?" is a sentence naming one), if any does."""
         del history
         started = time.perf_counter()
-        ranked = self._ranked(context)
+        ranked = (self._ranked(context, giving) if giving else []) or self._ranked(context)
         if not ranked:
             return Draft(text=MODEL_ABSTAIN, backend=self.backend)
         best_score, best_n, best_text = ranked[0]

@@ -397,7 +397,7 @@ class Pipeline:
         decision = self.policy.after_verification(context, verified, can_quote=can_quote)
         if decision.quote_instead:
             # The draft's claims stay on record (removed) beside the quote's.
-            quoted = self.extractive.generate(context)
+            quoted = self.extractive.generate(context, giving=decision.quote_kind)
             removed = verified.claims
             verified = self.verifier.verify(quoted.text, context)
             verified = replace(verified, claims=[*removed, *verified.claims])

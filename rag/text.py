@@ -14,6 +14,8 @@ from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from typing import Any, Literal
 
+from rag.roles import country_key
+
 
 def _stemmer() -> Any:
     import Stemmer
@@ -219,12 +221,59 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
         return not name_among(name_key(word), asked)
 
     if kind == "place":
+        if asks_locality(question):
+            return any(new(place.split()[-1]) for place in localities_in(text))
         return any(new(m.group(1).split()[-1]) for m in _PLACE.finditer(text))
     if kind == "name":
         return any(new(w) and content_terms(name_key(w)) for w in _NAME.findall(text))
     if kind == "number":
         return _gives_count(text, question)
     return _HOLDS[kind].search(text) is not None
+
+
+# A question asking for a place below a country ("which city", "what town", "where in
+# Portugal", "where exactly"): a country's name does not answer it.
+_ASKS_LOCALITY = re.compile(
+    r"\b(?:city|cities|town|towns|village)\b|\bwhere\s+(?:exactly|precisely|in)\b", re.I
+)
+# A place straight after "in"/"at" ("in Porto", "at Braga"), or named a city or town
+# ("the coastal city of Porto", "Porto city"). Stricter than `_PLACE`, which lets words
+# between "in" and the name ("in 2019 during Costa's term" is no place).
+_LOCALITY = re.compile(
+    r"\b(?:in|at)\s+(?:the\s+)?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![’'\w])|"
+    r"\b(?:city|town|village)\s+of\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|"
+    r"\b([A-Z][a-z]+)\s+(?:city|town)\b"
+)
+
+
+def asks_locality(question: str) -> bool:
+    return answer_kind(question) == "place" and _ASKS_LOCALITY.search(question) is not None
+
+
+# Where something was said, not where the event is: "told a briefing in Madrid", "said
+# in Porto on Monday".
+_SAID_AT = re.compile(
+    r"\b(?:told|said|says|briefing|reporters|journalists|conference|statement|interview)\b"
+    r"(?:\s+(?:a|an|the|media|news|press|reporters|journalists))*\s*$",
+    re.I,
+)
+
+
+def localities_in(text: str) -> list[str]:
+    """The places below a country a text names: no country (by name or adjective), month
+    or weekday, nor the place where a report was given."""
+    found = []
+    for m in _LOCALITY.finditer(text):
+        if _SAID_AT.search(text[: m.start()]):
+            continue
+        place = next(g for g in m.groups() if g)
+        words = place.split()
+        if country_key(place.lower()) or country_key(words[-1].lower()) or country_key(words[0].lower()):
+            continue
+        if _HOLDS["date"].fullmatch(words[0]):
+            continue
+        found.append(place)
+    return found
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+(?:[a-z-]+\s+){0,2}?([a-z]{3,})\b", re.I)

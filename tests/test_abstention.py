@@ -7,7 +7,8 @@ import pytest
 from rag.abstention import AbstentionPolicy, answer_kind, gives_kind
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import cue_bonus
+from rag.generation import ExtractiveGenerator
+from rag.text import asks_locality, cue_bonus, localities_in
 from rag.types import Context, Passage, Span
 
 TEXT = "Trump will meet Xi Jinping in Busan on Thursday, White House press secretary Karoline Leavitt said."
@@ -175,3 +176,45 @@ def test_an_answer_naming_the_wrong_person_for_a_role_is_never_replaced_by_a_quo
     )
     decision = policy.after_verification(_context("Who is Portugal's foreign minister?"), misbound, can_quote=True)
     assert decision.abstain and not decision.quote_instead and "role" in (decision.reason or "")
+
+
+def test_a_city_question_is_not_answered_by_a_country() -> None:
+    """"Which city?" asks for a place below a country: "in Portugal" gives none, nor does
+    the place a report was given in ("told reporters in Madrid")."""
+    question = "Which city will the ministers meet in?"
+    assert asks_locality(question) and asks_locality("Where in Portugal will they meet?")
+    assert not asks_locality("Where will the ministers meet?")
+    assert not gives_kind("They meet in Portugal next week [1].", "place", question)
+    assert gives_kind("They meet in the coastal city of Porto [1].", "place", question)
+    assert not gives_kind("Lopes told reporters in Madrid they would meet [1].", "place", question)
+    assert gives_kind("They meet in Portugal next week [1].", "place", "Where will the ministers meet?")
+    assert localities_in("Costa said they would meet in Braga, not in Spain, in March.") == ["Braga"]
+
+
+def _two_sentence_context(question: str) -> Context:
+    country = "The ministers will meet in Portugal next week, officials said."
+    city = "The talks are to be held in Porto, on the sidelines of the summit."
+    spans = [Span(start=0, end=len(country), text=country, score=0.9), Span(start=0, end=len(city), text=city, score=0.7)]
+    passages = [
+        Passage(n=n, article_id=str(n), title="t", text=s.text, start=0, end=len(s.text), relevance=0.7, sentences=[s])
+        for n, s in enumerate(spans, start=1)
+    ]
+    return Context(question=question, passages=passages, best_relevance=0.7)
+
+
+def test_a_place_answer_of_the_wrong_kind_is_replaced_by_a_quote_naming_a_place() -> None:
+    """An answer giving the country to "which city?" makes way for the best sentence that
+    names a city, not the best sentence overall (which named the same country). A count
+    is not quoted that way: any number in a related sentence would pass for one."""
+    question = "Which city will the ministers meet in?"
+    context = _two_sentence_context(question)
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    decision = policy.after_verification(context, _answer("In Portugal [1]."), can_quote=True)
+    assert decision.quote_instead and decision.quote_kind == "place"
+    quoter = ExtractiveGenerator(Settings(llm_backend="extractive"))
+    assert quoter.generate(context, giving="place").text.startswith("The talks are to be held in Porto")
+    assert quoter.generate(context).text.startswith("The ministers will meet in Portugal")
+    counted = policy.after_verification(
+        _two_sentence_context("How many ministers will meet?"), _answer("The ministers meet [1]."), can_quote=True
+    )
+    assert counted.quote_instead and counted.quote_kind is None

@@ -128,3 +128,27 @@ def test_one_thing_written_two_ways_is_one_set_of_words(one: str, other: str) ->
 def test_a_name_like_a_month_abbreviation_stays_a_name() -> None:
     assert "jan" in content_terms("Jan Kowalski said so")
     assert content_terms("3.5 per cent") == content_terms("3.5%")
+
+
+def test_a_city_question_brings_a_sentence_naming_a_city(builder: ContextBuilder) -> None:
+    """The sentence matching "which city will the ministers hold their talks in?" best
+    says only "in Portugal"; the ones naming the city come in even past the budget, and
+    the place where a report was given ("told reporters in Madrid") is no answer."""
+    hits = [
+        hit(
+            "a",
+            "The two ministers will hold their talks in Portugal next week, officials confirmed. "
+            "Lopes told reporters in Madrid that the talks would be long.",
+            0,
+        ),
+        hit("b", "The ministers hold their talks in the coastal city of Porto, before the summit in Braga.", 1),
+    ]
+    question = "Which city will the two ministers hold their talks in?"
+    first = builder.build(question, hits[:1], 64).passages[0].sentences[0].text
+    assert "Portugal" in first
+    context = builder.build(question, hits, count_tokens(first))  # room for that one sentence
+    text = " ".join(p.text for p in context.passages)
+    assert "Porto" in text and "Madrid" not in text
+    # Asked where, not which city, the country answers: nothing is added.
+    context = builder.build("Where will the two ministers hold their talks?", hits, count_tokens(first))
+    assert "Porto" not in " ".join(p.text for p in context.passages)
