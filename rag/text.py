@@ -139,7 +139,11 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
         "place",
         re.compile(
             r"^\s*(?:(?:in|at|from|to)\s+)?where\b|"
-            rf"\b(which|what)\s+{_MODIFIERS}(city|country|town|place|venue)\b",
+            rf"\b(which|what)\s+{_MODIFIERS}(city|country|town|place|venue)\b|"
+            # "Name the city where …", "What is the venue city for …?"
+            r"\bname the\s+(?:[\w-]+\s+){0,2}?(?:city|town|country|place|venue)\b|"
+            r"\b(?:what|which) (?:is|was|will be) the\s+(?:[\w-]+\s+){0,2}?(?:city|town|venue|location)\b"
+            r"(?=\s*\?|\s+(?:for|of|where|that|hosting|chosen)\b)",
             re.I,
         ),
     ),
@@ -236,13 +240,15 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
 _ASKS_LOCALITY = re.compile(
     r"\b(?:city|cities|town|towns|village)\b|\bwhere\s+(?:exactly|precisely|in)\b", re.I
 )
-# A place straight after "in"/"at" ("in Porto", "at Braga"), or named a city or town
-# ("the coastal city of Porto", "Porto city"). Stricter than `_PLACE`, which lets words
-# between "in" and the name ("in 2019 during Costa's term" is no place).
+# A place straight after "in"/"at" ("in Porto", "at Braga"), named a city or town ("the
+# coastal city of Porto", "Porto city"), or ending a clause after "is" ("the venue is
+# Porto,"). Stricter than `_PLACE`, which lets words between "in" and the name ("in 2019
+# during Costa's term" is no place).
 _LOCALITY = re.compile(
     r"\b(?:in|at)\s+(?:the\s+)?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![’'\w])|"
     r"\b(?:city|town|village)\s+of\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|"
-    r"\b([A-Z][a-z]+)\s+(?:city|town)\b"
+    r"\b([A-Z][a-z]+)\s+(?:city|town)\b|"
+    r"\b(?:is|was)\s+([A-Z][a-z]+)(?=\s*(?:[.,;]|\[|$))"  # "the host city is Porto."
 )
 
 

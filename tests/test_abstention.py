@@ -43,6 +43,9 @@ def _answer(text: str) -> Verified:
         ("Where will Trump and Xi meet?", "place"),
         ("In which South Korean city will they hold talks?", "place"),
         ("Which city hosts the summit?", "place"),
+        ("What is the venue city for the talks?", "place"),
+        ("Name the city where the ministers meet.", "place"),
+        ("What is the city doing about the port?", None),
         ("Which Chinese official spoke to reporters?", "name"),
         ("How do the reports spell the surname of the mayor?", "name"),
         ("What is the family name of the Porto mayor?", "name"),
@@ -189,6 +192,7 @@ def test_a_city_question_is_not_answered_by_a_country() -> None:
     assert not gives_kind("Lopes told reporters in Madrid they would meet [1].", "place", question)
     assert gives_kind("They meet in Portugal next week [1].", "place", "Where will the ministers meet?")
     assert localities_in("Costa said they would meet in Braga, not in Spain, in March.") == ["Braga"]
+    assert gives_kind("The venue city is Porto, Portugal [1].", "place", "What is the venue city?")
 
 
 def _two_sentence_context(question: str) -> Context:
