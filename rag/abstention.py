@@ -17,7 +17,11 @@ the model's own "I don't know" is one signal among checkable ones:
   once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best
   sentence instead answered 3 more of 79 answerable questions but also 3 more of 12
-  unanswerable ones — a quote of a related sentence is a confident non-answer;
+  unanswerable ones — a quote of a related sentence is a confident non-answer. The one
+  exception is checkable: "how many X" where a strong source sentence counts X ("at
+  least two phone calls" for "how many phone calls"). The model misses such a count when
+  the question words it differently; a related sentence counting something else (or
+  nothing) does not qualify, so questions whose count no source gives still abstain;
 - the model answered but nothing held up, or what held up lacks the kind asked for: if
   the best source sentence answers the question strongly (its context score, which
   combines embedding similarity, the question's words it contains and a question-type
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import AnswerKind, answer_kind, gives_kind
+from rag.text import AnswerKind, answer_kind, gives_kind, names_counted
 from rag.types import Context
 
 
@@ -62,6 +66,16 @@ class AbstentionPolicy:
             return f"the closest passage is only weakly related (similarity {context.best_relevance:.2f})"
         return None
 
+    def _counted_strongly(self, context: Context) -> bool:
+        """Whether "how many X" has a source sentence counting X that scores at least
+        `quote_min_score`."""
+        question = context.question
+        if not names_counted(question):
+            return False
+        sentences = [s for p in context.passages for s in p.sentences]
+        strong = [s.text for s in sentences if (s.score or 0.0) >= self._quote_min_score]
+        return any(gives_kind(text, "number", question) for text in strong)
+
     def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
         """`can_quote`: whether quoting the best sentence is still an option (not when the
         verified text already is the extractive answer)."""
@@ -87,6 +101,8 @@ class AbstentionPolicy:
             return Decision(abstain=False)
         if quote and not verified.model_abstained:
             return Decision(abstain=False, quote_instead=True)
+        if can_quote and verified.model_abstained and self._counted_strongly(context):
+            return Decision(abstain=False, quote_instead=True, quote_kind="number")
         if verified.model_abstained:
             return Decision(abstain=True, reason="the model found no answer in the sources")
         return Decision(abstain=True, reason="no sentence of the draft answer was supported by the sources")

@@ -287,6 +287,11 @@ _HOW_LONG = re.compile(r"\bhow long\b", re.I)
 _ASKS_COUNT = re.compile(r"\bhow (?:many|often)\b|\bnumber of\b", re.I)
 
 
+def names_counted(question: str) -> bool:
+    """Whether the question asks how many of a named thing ("how many phone calls")."""
+    return _HOW_MANY.search(question) is not None
+
+
 def asks_count(question: str) -> bool:
     """Whether a number question asks how many times or things, not how long or how much."""
     return _ASKS_COUNT.search(question) is not None
@@ -303,10 +308,15 @@ def _gives_count(text: str, question: str) -> bool:
         units = _UNIT_SYNONYMS.get(stem, {stem})
     elif _HOW_LONG.search(question):
         units = TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
+    if units is not None:
+        # With a unit asked for, a number the question states counts only if it counts that
+        # unit: "the two leaders" in "How many calls have the two leaders had?" does not
+        # make "two calls" an answer it already gave.
+        asked = _counting(question, units)
     # Hyphens split: "a three-nation tour" counts nations, "a two-day summit" days.
     tokens = re.findall(r"[\w%.]+", text)
     for i, token in enumerate(tokens):
-        if not _HOLDS["number"].fullmatch(token) and not re.fullmatch(r"\d[\d.,%]*", token):
+        if not _is_number(token):
             continue
         if numbers_in(token) and numbers_in(token) <= asked:
             continue
@@ -315,6 +325,21 @@ def _gives_count(text: str, question: str) -> bool:
         if units is None or _counts_in(tokens[i + 1 : i + 4], units):
             return True
     return False
+
+
+def _is_number(token: str) -> bool:
+    return bool(_HOLDS["number"].fullmatch(token) or re.fullmatch(r"\d[\d.,%]*", token))
+
+
+def _counting(text: str, units: AbstractSet[str]) -> set[str]:
+    """The numbers of `text` that count one of `units`."""
+    tokens = re.findall(r"[\w%.]+", text)
+    return {
+        n
+        for i, token in enumerate(tokens)
+        if _is_number(token) and _counts_in(tokens[i + 1 : i + 4], units)
+        for n in numbers_in(token)
+    }
 
 
 def _counts_in(following: Sequence[str], units: AbstractSet[str]) -> bool:

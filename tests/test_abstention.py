@@ -222,3 +222,46 @@ def test_a_place_answer_of_the_wrong_kind_is_replaced_by_a_quote_naming_a_place(
         _two_sentence_context("How many ministers will meet?"), _answer("The ministers meet [1]."), can_quote=True
     )
     assert counted.quote_instead and counted.quote_kind is None
+
+
+def test_a_number_the_question_states_for_something_else_is_still_an_answer() -> None:
+    """"the two leaders" in the question does not make "two calls" something it already
+    said; "two calls" in it does."""
+    question = "How many calls have the two leaders had this year?"
+    assert gives_kind("They have had at least two calls this year [1].", "number", question)
+    assert not gives_kind("The two leaders spoke [1].", "number", question)
+    assert not gives_kind("They had two calls [1].", "number", "They had two calls, so how many calls?")
+
+
+def _count_context(question: str, text: str, score: float) -> Context:
+    passage = Passage(
+        n=1,
+        article_id="a",
+        title="t",
+        text=text,
+        start=0,
+        end=len(text),
+        relevance=0.7,
+        sentences=[Span(start=0, end=len(text), text=text, score=score)],
+    )
+    return Context(question=question, passages=[passage], best_relevance=0.7)
+
+
+def test_the_models_refusal_gives_way_only_to_a_strong_sentence_counting_what_was_asked() -> None:
+    """"How many phone calls?" with "at least two phone calls" scoring high in the prompt:
+    the model's "I don't know" is overridden by that count, quoted. A sentence counting
+    something else, or a weak one, leaves the refusal standing."""
+    policy = AbstentionPolicy(Settings(llm_backend="extractive", quote_min_score=0.8))
+    declined = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
+    question = "How many phone calls have the mayors had this year?"
+    counted = _count_context(question, "The mayors have had at least two phone calls this year.", 0.85)
+    decision = policy.after_verification(counted, declined, can_quote=True)
+    assert decision.quote_instead and decision.quote_kind == "number"
+    assert policy.after_verification(counted, declined, can_quote=False).abstain
+    other = _count_context(question, "The mayors have met three times this year.", 0.9)
+    assert policy.after_verification(other, declined, can_quote=True).abstain
+    weak = _count_context(question, "The mayors have had at least two phone calls this year.", 0.7)
+    assert policy.after_verification(weak, declined, can_quote=True).abstain
+    # Asked how much or how long, not how many of a thing: the refusal stands.
+    levy = _count_context("How much is the levy now?", "The levy is 20 per cent.", 0.9)
+    assert policy.after_verification(levy, declined, can_quote=True).abstain
