@@ -14,16 +14,16 @@ from rag.types import Context, Passage, Span
 TEXT = "Trump will meet Xi Jinping in Busan on Thursday, White House press secretary Karoline Leavitt said."
 
 
-def _context(question: str, score: float = 0.9, relevance: float = 0.7) -> Context:
+def _context(question: str, score: float = 0.9, relevance: float = 0.7, text: str = TEXT) -> Context:
     passage = Passage(
         n=1,
         article_id="a",
         title="t",
-        text=TEXT,
+        text=text,
         start=0,
-        end=len(TEXT),
+        end=len(text),
         relevance=relevance,
-        sentences=[Span(start=0, end=len(TEXT), text=TEXT, score=score)],
+        sentences=[Span(start=0, end=len(text), text=text, score=score)],
     )
     return Context(question=question, passages=[passage], best_relevance=relevance)
 
@@ -233,20 +233,6 @@ def test_a_number_the_question_states_for_something_else_is_still_an_answer() ->
     assert not gives_kind("They had two calls [1].", "number", "They had two calls, so how many calls?")
 
 
-def _count_context(question: str, text: str, score: float) -> Context:
-    passage = Passage(
-        n=1,
-        article_id="a",
-        title="t",
-        text=text,
-        start=0,
-        end=len(text),
-        relevance=0.7,
-        sentences=[Span(start=0, end=len(text), text=text, score=score)],
-    )
-    return Context(question=question, passages=[passage], best_relevance=0.7)
-
-
 def test_the_models_refusal_gives_way_only_to_a_strong_sentence_counting_what_was_asked() -> None:
     """"How many phone calls?" with "at least two phone calls" scoring high in the prompt:
     the model's "I don't know" is overridden by that count, quoted. A sentence counting
@@ -254,14 +240,14 @@ def test_the_models_refusal_gives_way_only_to_a_strong_sentence_counting_what_wa
     policy = AbstentionPolicy(Settings(llm_backend="extractive", quote_min_score=0.8))
     declined = Verified(text="", citations=[], claims=[], conflicts=[], model_abstained=True)
     question = "How many phone calls have the mayors had this year?"
-    counted = _count_context(question, "The mayors have had at least two phone calls this year.", 0.85)
+    counted = _context(question, 0.85, text="The mayors have had at least two phone calls this year.")
     decision = policy.after_verification(counted, declined, can_quote=True)
     assert decision.quote_instead and decision.quote_kind == "number"
     assert policy.after_verification(counted, declined, can_quote=False).abstain
-    other = _count_context(question, "The mayors have met three times this year.", 0.9)
+    other = _context(question, 0.9, text="The mayors have met three times this year.")
     assert policy.after_verification(other, declined, can_quote=True).abstain
-    weak = _count_context(question, "The mayors have had at least two phone calls this year.", 0.7)
+    weak = _context(question, 0.7, text="The mayors have had at least two phone calls this year.")
     assert policy.after_verification(weak, declined, can_quote=True).abstain
     # Asked how much or how long, not how many of a thing: the refusal stands.
-    levy = _count_context("How much is the levy now?", "The levy is 20 per cent.", 0.9)
+    levy = _context("How much is the levy now?", 0.9, text="The levy is 20 per cent.")
     assert policy.after_verification(levy, declined, can_quote=True).abstain
