@@ -145,13 +145,14 @@ def _same_name_spelled_differently(x: str, y: str) -> bool:
     )
 
 
-def _mentions(text: str, value: str) -> bool:
+def mentions(text: str, value: str) -> bool:
+    """Whether `text` names `value` from a word's start ("Porto" in "Porto's", not in "Oporto")."""
     return re.search(rf"\b{re.escape(value)}", text) is not None
 
 
 def _compatible(x: str, y: str, sentences: Iterable[str]) -> bool:
     """Named together in one sentence: one contains or qualifies the other."""
-    return any(_mentions(s, x) and _mentions(s, y) for s in sentences)
+    return any(mentions(s, x) and mentions(s, y) for s in sentences)
 
 
 def _relevant_sentences(passages: Sequence[Passage]) -> list[tuple[Passage, str]]:
@@ -258,8 +259,8 @@ def _rivals(
                 slot == "place"
                 and by_article
                 and (
-                    _mentions(by_article.get(x.article_id, ""), y.value)
-                    or _mentions(by_article.get(y.article_id, ""), x.value)
+                    mentions(by_article.get(x.article_id, ""), y.value)
+                    or mentions(by_article.get(y.article_id, ""), x.value)
                 )
             ):
                 continue
@@ -280,13 +281,13 @@ def _first_conflict(
     in the answer, e.g. the count of "at least three phone conversations")."""
     # Specific values first: "Porto" vs "Lisbon", not "Portugal" (which every
     # article mentions) vs "Porto".
-    spread = {v.value: sum(_mentions(text, v.value) for text in by_article.values()) for v in values}
+    spread = {v.value: sum(mentions(text, v.value) for text in by_article.values()) for v in values}
     values = sorted(values, key=lambda v: spread[v.value])
     for x, y in _rivals(slot, values, all_sentences, by_article):
-        if not any(_mentions(answer_text, v.value) or v.key in stated for v in (x, y)):
+        if not any(mentions(answer_text, v.value) or v.key in stated for v in (x, y)):
             # A name is stated by the word its spellings differ in: "the surname is Lopes".
             differing = set(x.value.split()) ^ set(y.value.split()) if slot == "name" else set()
-            if not any(_mentions(answer_text, w) for w in differing):
+            if not any(mentions(answer_text, w) for w in differing):
                 continue
         if asked_about is not None and not (asked_about(x) or asked_about(y)):
             continue
@@ -348,7 +349,7 @@ def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None
         # mayor in 2019", nor "Did they sign a deal in 2018?" by "a deal for 2026" about others.
         year = slot == "year"
         for value, key in detector(question).items():
-            if _mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
+            if mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
                 continue
             for passage, sentence in relevant:
                 rivals = [v for v, k in detector(sentence).items() if k != key]

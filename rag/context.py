@@ -11,14 +11,14 @@ article into a single passage.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.chunking import count_tokens, sentence_spans
 from rag.config import Settings
-from rag.conflicts import RELEVANCE_MARGIN, rival_sentences
+from rag.conflicts import RELEVANCE_MARGIN, mentions, rival_sentences
 from rag.dates import COMMON_YEAR, dated_positions, day_count_events
 from rag.embedding import Embedder
 from rag.people import Introduction, introductions, with_people
@@ -102,7 +102,9 @@ _PLACE_FRAME = re.compile(
 )
 
 
-def _place_seeds(question: str, scored: Sequence[ScoredSentence]) -> list[ScoredSentence]:
+def _place_seeds(
+    question: str, scored: Sequence[ScoredSentence], article_texts: Mapping[str, str]
+) -> list[ScoredSentence]:
     """When the best sentence does not give the place the question asks for (a city for
     "which city"), sentences that do, if relevant enough to be context at all: "Which
     city will they meet in?" is matched best by the sentence saying they meet in Portugal,
@@ -130,18 +132,15 @@ def _place_seeds(question: str, scored: Sequence[ScoredSentence]) -> list[Scored
             capital_of = country_key(place.lower(), capitals=True)
             if not (framed and capital_of and capital_of not in framed):
                 giving.setdefault(place, []).append(s)
-    read: dict[str, str] = {}  # what retrieval read of each report
-    for s in scored:
-        read[s.article_id] = f"{read.get(s.article_id, '')} {s.text}"
 
-    def reports(place: str) -> int:
-        return sum(place in text for text in read.values())
+    def reports(place: str) -> int:  # of what retrieval read, not only the close matches
+        return sum(mentions(text, place) for text in article_texts.values())
 
     ranked = sorted(giving, key=lambda place: (-reports(place), -giving[place][0].score))[:2]
     seeds = [scored[0]]
     for place in ranked:
-        others = [p for p in ranked if p != place]
-        clean = [s for s in giving[place] if not any(p in read[s.article_id] for p in others)]
+        other = [p for p in ranked if p != place]
+        clean = [s for s in giving[place] if not any(mentions(article_texts[s.article_id], p) for p in other)]
         seeds.append((clean or giving[place])[0])
     return list(dict.fromkeys(seeds)) if ranked else []
 
@@ -245,8 +244,9 @@ class ContextBuilder:
         best = scored[0].score
         # Each part of a compound question gets its best sentence first.
         seeds = _seeds(scored, dated=len(day_count_events(question)) == 2)
+        article_texts = {a: " ".join(s.text for s in group) for a, group in ordered_in_article.items()}
         # The sentences giving the place asked for, even past the budget (as rivals are).
-        places = _place_seeds(question, scored)
+        places = _place_seeds(question, scored, article_texts)
         seeds += places
         order = list(dict.fromkeys([*seeds, *scored]))
         for s in order:
@@ -275,7 +275,6 @@ class ContextBuilder:
             for g in group:
                 chosen[(g.article_id, g.start)] = g
             used += cost
-        article_texts = {a: " ".join(s.text for s in group) for a, group in ordered_in_article.items()}
         used += self._add_rivals(scored, chosen, article_texts)
         passages = self._merge(chosen.values())
         return Context(

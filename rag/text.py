@@ -300,7 +300,6 @@ def asks_count(question: str) -> bool:
 def _gives_count(text: str, question: str) -> bool:
     """A number the question did not state — and for "how many X", one counting X: "the
     two leaders" is no answer to "How many member economies …?"."""
-    asked = numbers_in(question)
     counted = _HOW_MANY.search(question)
     units: AbstractSet[str] | None = None
     if counted:
@@ -308,11 +307,10 @@ def _gives_count(text: str, question: str) -> bool:
         units = _UNIT_SYNONYMS.get(stem, {stem})
     elif _HOW_LONG.search(question):
         units = TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
-    if units is not None:
-        # With a unit asked for, a number the question states counts only if it counts that
-        # unit: "the two leaders" in "How many calls have the two leaders had?" does not
-        # make "two calls" an answer it already gave.
-        asked = _counting(question, units)
+    # With a unit asked for, a number the question states counts only if it counts that
+    # unit: "the two leaders" in "How many calls have the two leaders had?" does not make
+    # "two calls" an answer it already gave.
+    asked = numbers_in(question) if units is None else _counting(question, units)
     # Hyphens split: "a three-nation tour" counts nations, "a two-day summit" days.
     tokens = re.findall(r"[\w%.]+", text)
     for i, token in enumerate(tokens):
