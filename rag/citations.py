@@ -582,14 +582,16 @@ class Verifier:
         if not context.passages:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         abstained = is_model_abstention(draft_text) or not draft_text.strip()
+        rate_asked = rate_question(context.question)
         premise = (
-            false_premise(context.question, context.passages)
+            false_premise(
+                context.question, context.passages, directions=rate_asked is None or rate_asked.change is None
+            )
             or role_correction(context.question, context.passages)
             or event_premise(context.question, context.passages, context.article_texts)
             or date_premise(context.question, context.passages, context.article_texts)
         )
         events = day_count_events(context.question)
-        rate_asked = rate_question(context.question)
         if abstained and premise is None and not events and rate_asked is None:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
@@ -621,7 +623,8 @@ class Verifier:
             # Correct the question first; drop sentences that repeat its false value.
             wrong = premise.values[0]
             kept = [(t, ns) for t, ns in kept if wrong.lower() not in t.lower()]
-            kept.insert(0, (premise.description, premise.citations))
+            # A correction quoting the source leaves nothing to a draft sentence saying the same.
+            kept = _dedupe([(premise.description, premise.citations), *kept])
         if not kept:
             model_hedged = abstained or any(c.hedge for c in claims)
             return Verified(ABSTAIN_TEXT, [], checks, [], model_abstained=model_hedged)

@@ -331,35 +331,132 @@ def years_named(sentence: str) -> dict[str, str]:
     return {year: year for year in years_in(sentence)}
 
 
+# Words that say which way something went or how someone felt, each with its opposite:
+# "why was the minister gloomy" when she "expressed optimism", "why will the levy rise" when
+# it "might be cut". Generic news English. A direction of an amount counts only next to a
+# word for an amount ("raise some issues" is not a rise), a length only next to a word for an
+# event ("long-term ties" is neither); a word with a negation just before it ("does not
+# ease") is left out, since its direction is the opposite one.
+_POLES: dict[str, tuple[str, str, str | None]] = {
+    "level": (
+        r"lower(?:s|ed|ing)?|reduc(?:e|es|ed|ing|tion)|cut(?:s|ting)?|trim(?:s|med|ming)?|halv(?:e|es|ed|ing)"
+        r"|slash(?:es|ed|ing)?|decreas(?:e|es|ed|ing)",
+        r"rais(?:e|es|ed|ing)|increas(?:e|es|ed|ing)|hik(?:e|es|ed|ing)|doubl(?:e|es|ed|ing)|boost(?:s|ed|ing)?",
+        r"tariffs?|dut(?:y|ies)|lev(?:y|ies)|rates?|tax(?:es)?|prices?|fees?",
+    ),
+    "length": (
+        r"brief|short|shorter|quick",
+        r"long|longer|lengthy|extended",
+        r"meetings?|talks|sit-down|visit|call|session|summit|trip",
+    ),
+    "mood": (
+        r"gloomy|gloom|pessimistic|pessimism|downbeat|glum|bleak|despondent",
+        r"optimistic|optimism|upbeat|hopeful|confident|buoyant",
+        None,
+    ),
+}
+_POLE_WORD = re.compile(r"[A-Za-z’'-]+")
+_OBJECT = re.compile(r"the|a|an|reporters|journalists|press|media|him|her|them|us|me|you", re.I)
+_NEGATED = re.compile(r"\b(?:not|never|no|without)\b|n[’']t\b", re.I)
+
+
+def polarity(sentence: str, window: int = 5) -> dict[str, str]:
+    """ "expressed optimism", "reduce the tariffs by half": the direction or mood a
+    sentence gives, each keyed by its dimension and side ("mood:+")."""
+    words = _POLE_WORD.findall(sentence)
+    out: dict[str, str] = {}
+    for i, word in enumerate(words):
+        if "-" in word or (i and words[i - 1].lower() == "how"):
+            continue  # "long-term", "how long"
+        # "brief the press": a verb, where a length or a mood is an adjective or a noun.
+        verb = i + 1 < len(words) and _OBJECT.fullmatch(words[i + 1]) is not None
+        before = " ".join(words[max(0, i - 3) : i])
+        for dimension, (minus, plus, near) in _POLES.items():
+            if verb and dimension != "level":
+                continue
+            for side, pole in (("-", minus), ("+", plus)):
+                if not re.fullmatch(pole, word, re.I) or _NEGATED.search(before):
+                    continue
+                nearby = words[max(0, i - window) : i + window + 1]
+                if near is None or any(re.fullmatch(near, w, re.I) for w in nearby):
+                    out[word] = f"{dimension}:{side}"
+    return out
+
+
 # What a question can assert that the sources then contradict.
-PREMISE_DETECTORS: dict[str, Detector] = {"place": meeting_place, "percent": rates_in, "year": years_named}
+PREMISE_DETECTORS: dict[str, Detector] = {
+    "place": meeting_place,
+    "percent": rates_in,
+    "year": years_named,
+    "polarity": polarity,
+}
 
 
-def false_premise(question: str, passages: Sequence[Passage]) -> Conflict | None:
+def false_premise(question: str, passages: Sequence[Passage], *, directions: bool = True) -> Conflict | None:
     """A value the question takes for granted ("the talks in Singapore", "the 200%
-    tariff") that no source states, where a sentence that answers the question gives
-    another value for the same slot about the same named things: the answer must say
-    what the sources say instead. The conflict's first value is the question's."""
+    tariff", "why was she gloomy") that no source states, where a sentence that answers the
+    question gives another value for the same slot about the same named things: the answer
+    must say what the sources say instead. The conflict's first value is the question's.
+    `directions=False`: the direction the question gives a rate ("the levy was doubled")
+    is checked where the rate is worked out, not here."""
     relevant = _relevant_sentences(passages)
     # Their dates are what the sources say too: "this year" in a 2025 article is 2025.
     text = " ".join([*(p.text for p in passages), *(p.date.isoformat() for p in passages if p.date)])
     asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
     for slot, detector in PREMISE_DETECTORS.items():
+        if slot == "polarity" and not directions:
+            continue
         # "Did Ana Costa visit Lisbon in 2017?" is not answered by "Ana Costa last met the
         # mayor in 2019", nor "Did they sign a deal in 2018?" by "a deal for 2026" about others.
         year = slot == "year"
         for value, key in detector(question).items():
-            if mentions(text, value) or any(key == k for _, s in relevant for k in detector(s).values()):
+            # A direction word may be used in another sense ("raise some issues"): what
+            # counts is whether any passage gives the question's direction at all.
+            stated = key in polarity(text).values() if slot == "polarity" else mentions(text, value)
+            if stated or any(key == k for _, s in relevant for k in detector(s).values()):
                 continue
-            for passage, sentence in relevant:
-                rivals = [v for v, k in detector(sentence).items() if k != key]
-                if rivals and _about_the_same(question, value, sentence, rivals[0], asked_topics, event=year):
-                    return Conflict(
-                        description=f"Correction: {rivals[0]}, not {value}.",
-                        values=[value, rivals[0]],
-                        citations=[passage.n],
-                    )
+            found = [
+                (passage, sentence, rivals[0])
+                for passage, sentence in relevant
+                if (rivals := [v for v, k in detector(sentence).items() if _rival_keys(slot, key, k)])
+                and _about_the_same(
+                    question,
+                    value,
+                    # A mood is someone's: "China's minister" opening a sentence names China too.
+                    f"X {sentence}" if slot == "polarity" else sentence,
+                    rivals[0],
+                    asked_topics,
+                    event=year,
+                )
+            ]
+            if not found:
+                continue
+            if slot != "polarity":
+                passage, _, rival = found[0]
+                description = f"Correction: {rival}, not {value}."
+                return Conflict(description=description, values=[value, rival], citations=[passage.n])
+            # A mood or a direction is anyone's: the sentence sharing most with the question
+            # is about whom it asks ("the minister's optimism", not the president's), and a
+            # word alone ("long, not brief") is read best in the source's own words.
+            asked_words = set(content_terms(question)) | asked_topics
+            passage, sentence, rival = max(
+                found, key=lambda f: len((set(content_terms(f[1])) | topics_of(f[1])) & asked_words)
+            )
+            said = sentence.strip().rstrip(".")
+            return Conflict(
+                description=f"Correction: {rival}, not {value}, as the articles put it: {said}.",
+                values=[value, rival],
+                citations=[passage.n],
+            )
     return None
+
+
+def _rival_keys(slot: str, asked: str, found: str) -> bool:
+    """Whether a sentence's key is a rival of the question's: another value of the slot,
+    or for a polarity the other side of the same dimension ("mood:+" for "mood:-")."""
+    if slot == "polarity":
+        return found != asked and found.split(":")[0] == asked.split(":")[0]
+    return found != asked
 
 
 def _about_the_same(

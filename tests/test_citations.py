@@ -10,7 +10,7 @@ import pytest
 
 from rag.citations import Verifier, _dates_for, split_claims
 from rag.config import Settings
-from rag.conflicts import find_conflicts
+from rag.conflicts import find_conflicts, polarity
 from rag.dates import asked_date_event, clause_date, dated_positions, day_count_events, names_a_day
 from rag.embedding import CachedEmbedder, build_embedder
 from rag.prompts import ABSTAIN_TEXT
@@ -473,6 +473,47 @@ def test_a_year_the_sources_give_otherwise_is_corrected(verifier: Verifier) -> N
     # Nor is the year the articles were written in, which "this year" in them means.
     this_year = met.model_copy(update={"question": "Did the two mayors talk three times in 2025, as reported?"})
     assert "Correction" not in verifier.verify("I don't know.", this_year).text
+
+
+def test_a_mood_or_direction_the_sources_reverse_is_corrected(verifier: Verifier) -> None:
+    """ "Why was she gloomy?" when the source says she expressed optimism: the small model
+    looks for a reason, finds none and says it doesn't know. The correction quotes the
+    sentence about whom the question asks, not another person's optimism."""
+    hers = _scored(1, "a", "Portugal’s Finance Minister Ana Costa expressed optimism on Monday about the talks.", 0.8)
+    his = _scored(2, "b", "Rui Lopes voiced optimism about a deal with Portugal at the port summit.", 0.85)
+    asked = "Why was Portugal's finance minister so gloomy about the talks on Monday?"
+    context = Context(question=asked, passages=[his, hers], best_relevance=0.7)
+    assert verifier.verify("I don't know.", context).text == (
+        "Correction: optimism, not gloomy, as the articles put it: Portugal’s Finance Minister Ana Costa "
+        "expressed optimism on Monday (Oct 20, 2025) about the talks [1]."
+    )
+    # A draft sentence saying what the correction quotes is not said twice.
+    repeated = "Ana Costa expressed optimism on Monday about the talks [2]."
+    assert verifier.verify(repeated, context).text.count("expressed optimism") == 1
+    # The mood the question gives is in the sources: nothing to correct.
+    gloomy = _scored(3, "c", "Ana Costa sounded gloomy about the port levy, the Lisbon Post said.", 0.8)
+    stated = Context(question=asked, passages=[his, hers, gloomy], best_relevance=0.7)
+    assert "Correction" not in verifier.verify("I don't know.", stated).text
+    # Only the other side of the same thing counts: optimism is no answer to "brief".
+    brief = Context(question="Why will the port summit with Portugal be brief?", passages=[his], best_relevance=0.7)
+    assert verifier.verify("I don't know.", brief).empty
+    # Nor a mood of someone the question does not name.
+    spain = Context(question="Why is the Spanish premier so gloomy?", passages=[hers], best_relevance=0.7)
+    assert verifier.verify("I don't know.", spain).empty
+    # A length belongs to an event: "a long meeting" answers "a brief meeting".
+    long = _scored(1, "a", "“We have a pretty long meeting scheduled,” Ana Costa said of the Porto talks.", 0.8)
+    short = Context(question="Why did Ana Costa say the Porto meeting would be brief?", passages=[long], best_relevance=0.7)
+    assert verifier.verify("I don't know.", short).text.startswith("Correction: long, not brief, as the articles put it:")
+
+
+def test_polarity_reads_directions_not_their_other_senses() -> None:
+    assert polarity("Lisbon might cut the 20 per cent port levy by half.") == {"cut": "level:-"}
+    assert polarity("The mayor will raise some big issues with Porto.") == {}  # no amount
+    assert polarity("Porto and Braga discussed long-term ties.") == {}
+    assert polarity("How long will the meeting in Braga last?") == {}
+    assert polarity("When did the mayor brief the press about the talks?") == {}  # a verb
+    assert polarity("Lisbon does not ease its curbs on levy rates.") == {}  # negated
+    assert polarity("Ana Costa was upbeat; Rui Lopes was pessimistic.") == {"upbeat": "mood:+", "pessimistic": "mood:-"}
 
 
 def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
