@@ -305,6 +305,9 @@ def _gives_count(text: str, question: str) -> bool:
     if counted:
         stem = counted.group(1).lower().removesuffix("s")[:4]  # "days" → "day", "countries" → "coun"
         units = _UNIT_SYNONYMS.get(stem, {stem})
+        if stem == "time":
+            # "How many times did they talk by phone?" is answered by "two phone calls".
+            units = units | {w[:4] for w in re.findall(r"[a-z]+", question.lower()) if w[:4] in _OCCASIONS}
     elif _HOW_LONG.search(question):
         units = TIME_UNITS  # a duration: "two phone calls" is no answer to "how long did it last?"
     # With a unit asked for, a number the question states counts only if it counts that
@@ -320,6 +323,8 @@ def _gives_count(text: str, question: str) -> bool:
             continue
         if units is TIME_UNITS and token.lower() in _OTHER_COUNTS:
             continue  # "twice last month" counts times
+        if i and CALENDAR_WORD.match(tokens[i - 1]) and units is not None:
+            continue  # "Oct. 27 for a meeting" dates the meeting, it does not count them
         if units is None or _counts_in(tokens[i + 1 : i + 4], units):
             return True
     return False
@@ -357,6 +362,9 @@ _OTHER_COUNTS = frozenset({"time", "times", "occasions", "occasion", "once", "tw
 
 
 # Count nouns that name the same thing ("how many countries" → "a three-nation trip").
+# Things that happen a number of times: a question counting "times" of one of them ("how
+# many times … by phone") is answered by a count of it ("at least two phone calls").
+_OCCASIONS = frozenset({"call", "phon", "meet", "talk", "conv", "visi", "trip", "summ"})
 _UNIT_SYNONYMS = {
     "coun": {"coun", "nati", "stat"},
     "nati": {"nati", "coun", "stat"},

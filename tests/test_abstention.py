@@ -129,6 +129,15 @@ def test_a_count_must_count_what_was_asked() -> None:
     assert gives_kind("A two-day summit [1].", "number", "How many days does the summit run?")
     assert gives_kind("A three-nation tour [1].", "number", "How many countries does the tour visit?")
     assert not gives_kind("A three-nation tour [1].", "number", "How many days does the tour last?")
+    # "Times" of something the question names are counted by that thing's own name; a
+    # date's day counts nothing ("Oct. 27 for a meeting").
+    question = "How many times have the mayors spoken by phone this year?"
+    assert gives_kind("They have had at least two phone calls [1].", "number", question)
+    assert not gives_kind("They sent two letters [1].", "number", question)
+    question = "How many times did Ana Costa meet the Porto mayor?"
+    assert gives_kind("She held three meetings with him [1].", "number", question)
+    assert not gives_kind("She travels to Porto on Oct. 27 for a meeting with him [1].", "number", question)
+    assert not gives_kind("They have had at least two phone calls [1].", "number", question)
     # "How long" asks for a duration: a count of something else does not answer it.
     question = "How long did the mayors' phone call last?"
     assert not gives_kind("They have had at least two phone calls [1].", "number", question)
