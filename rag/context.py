@@ -44,6 +44,17 @@ _SPLIT_QUESTION = re.compile(
 )
 
 
+# A part of a compound question that points back at what the part before it asks about:
+# "that official", "there", "on that issue" (not "that" opening a clause: "say that …").
+_REFERS_BACK = re.compile(
+    r"(?<!\bis )(?<!\bare )(?<!\bwas )(?<!\bwere )\bthere\b"
+    r"(?!\s+(?:is|are|was|were|be|been|will|would|has|have|had)\b)"
+    r"|\b(?:that|those|this|these)\s+"
+    r"(?!(?:the|a|an|he|she|they|it|we|is|was|are|were|has|had|have|will|would|could)\b)[a-z]+",
+    re.I,
+)
+
+
 def sub_questions(question: str) -> list[str]:
     """Parts of a compound question ("Who confirmed X, and when did Y?"): each part must
     find its own evidence, or the model sees half the answer and abstains. A count of days
@@ -195,6 +206,21 @@ class ContextBuilder:
         query_vecs, sentence_vecs = vectors[: len(queries)], vectors[len(queries) :]
         cosines = sentence_vecs @ query_vecs.T
         terms = [content_terms(q) for q in queries]
+        for i in range(2, len(queries)):
+            if not _REFERS_BACK.search(queries[i]):
+                continue
+            # "… and what did that official say?": the part leans on what the one before
+            # it finds, so it is read with the names of that part's best sentence ("that
+            # official" is whoever that sentence names).
+            before = [
+                match_score(float(row[i - 1]), terms[i - 1], seen)
+                for row, seen in zip(cosines, shown, strict=True)
+            ]
+            earlier = int(np.argmax(before))
+            named = [w for w in re.findall(r"\b[A-Z][\w’'-]+", shown[earlier]) if w not in question]
+            queries[i] = " ".join([queries[i], *dict.fromkeys(named)])
+            cosines[:, i] = sentence_vecs @ self._embedder.embed([queries[i]])[0]
+            terms[i] = content_terms(queries[i])
         scored = []
         for (chunk, start, end, text, rank), seen, cos_row, vec in zip(
             items, shown, cosines, sentence_vecs, strict=True

@@ -54,6 +54,25 @@ def test_each_event_of_a_day_count_brings_its_dated_sentence(builder: ContextBui
     assert "Oct. 30" in text and "Nov. 1" in text
 
 
+def test_a_part_pointing_back_is_read_with_the_names_the_part_before_it_finds(builder: ContextBuilder) -> None:
+    """ "… and what did that official say?": "that official" is whoever the first part's
+    best sentence names, so the sentence quoting her ("Costa called …") answers the second
+    part, not the one that only shares its words ("the levy was trying to curb …")."""
+    hits = [
+        hit("a", "Finance Minister Ana Costa will meet Spain's trade minister in Porto this week to prepare the summit.", 0),
+        hit("b", "Officials in Lisbon said the levy on Spanish wine was meant to protect local producers.", 1),
+        hit("c", "Costa called the move an attempt to squeeze Portuguese farms out of the market.", 2),
+        hit("d", "The levy was trying to curb imports, trade groups in Braga said on Monday.", 3),
+    ]
+    question = (
+        "Which Portuguese official is meeting Spain's trade minister in Porto, "
+        "and what did that official say the levy was trying to do?"
+    )
+    sentences = [s.text for p in builder.build(question, hits, 45).passages for s in p.sentences]
+    assert any(s.startswith("Costa called") for s in sentences)
+    assert not any(s.startswith("The levy was trying") for s in sentences)
+
+
 def test_a_rival_that_repeats_a_chosen_sentence_is_not_added_twice(builder: ContextBuilder) -> None:
     """The other side of a disagreement comes in past the budget, but told twice by one
     outlet (headline and body) it is one side: the tokens go to evidence, not repeats."""
