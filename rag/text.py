@@ -361,10 +361,10 @@ def _counts_in(following: Sequence[str], units: AbstractSet[str]) -> bool:
 _OTHER_COUNTS = frozenset({"time", "times", "occasions", "occasion", "once", "twice", "thrice"})
 
 
-# Count nouns that name the same thing ("how many countries" → "a three-nation trip").
 # Things that happen a number of times: a question counting "times" of one of them ("how
 # many times … by phone") is answered by a count of it ("at least two phone calls").
 _OCCASIONS = frozenset({"call", "phon", "meet", "talk", "conv", "visi", "trip", "summ"})
+# Count nouns that name the same thing ("how many countries" → "a three-nation trip").
 _UNIT_SYNONYMS = {
     "coun": {"coun", "nati", "stat"},
     "nati": {"nati", "coun", "stat"},
