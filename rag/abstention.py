@@ -13,6 +13,12 @@ the model's own "I don't know" is one signal among checkable ones:
   for "how many", a date for "when", a name for "who"/"where") restates a related fact
   instead of answering → abstain. This is what catches a pushed model's answers to
   questions the articles cannot answer ("How many tonnes…?" → a sentence about soybeans);
+- a supported answer to a question about how an event turned out ("What did they agree
+  at the talks?", "How did the talks go?") whose every cited sentence only announces the
+  event (will, scheduled, expected to; no agreement, decision or outcome) → abstain. News
+  written before the talks cannot report their outcome, and "they agreed to meet" is the
+  question's verb put on the announcement. A question whose premise the answer corrects
+  keeps its correction;
 - the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
   once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best
@@ -35,7 +41,7 @@ from dataclasses import dataclass
 
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import AnswerKind, answer_kind, gives_kind, names_counted
+from rag.text import AnswerKind, answer_kind, asks_outcome, gives_kind, names_counted, only_announces
 from rag.types import Context
 
 
@@ -76,6 +82,14 @@ class AbstentionPolicy:
         strong = [s.text for s in sentences if (s.score or 0.0) >= self._quote_min_score]
         return any(gives_kind(text, "number", question) for text in strong)
 
+    @staticmethod
+    def _only_announced(context: Context, verified: Verified) -> bool:
+        """ "What did they agree at the talks?" answered from sentences that only announce
+        the talks ("they will meet on Friday to prepare …"): the articles were written before
+        it happened, and "they agreed to meet" is the question's verb put on the announcement."""
+        quotes = [c.quote for c in verified.citations]
+        return asks_outcome(context.question) and bool(quotes) and all(only_announces(q) for q in quotes)
+
     def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
         """`can_quote`: whether quoting the best sentence is still an option (not when the
         verified text already is the extractive answer)."""
@@ -87,6 +101,9 @@ class AbstentionPolicy:
             return Decision(abstain=True, reason=reason)
         strength = best_sentence_score(context)
         quote = can_quote and strength >= self._quote_min_score
+        if not verified.empty and not verified.corrected and self._only_announced(context, verified):
+            reason = "the sources only announce the event the question asks the outcome of"
+            return Decision(abstain=True, reason=reason)
         if not verified.empty:
             kind = answer_kind(context.question)
             if kind and not gives_kind(verified.text, kind, context.question):

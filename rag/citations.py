@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -93,6 +93,8 @@ class Verified:
     # Set when the draft gives someone an office or a country the sources never give them
     # (`rag.roles`): the model named the wrong person, so nothing else it said is kept.
     misattributed: str | None = None
+    # The answer opens with a correction of the question's premise (`false_premise` …).
+    corrected: bool = False
 
     @property
     def empty(self) -> bool:
@@ -635,7 +637,8 @@ class Verifier:
         conflicts = find_conflicts(
             context.passages, " ".join(t for t, _ in kept), context.question, context.article_texts
         )
-        return self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
+        verified = self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
+        return replace(verified, corrected=premise is not None) if premise is not None else verified
 
 
 # The sentence an event is dated by, or a rate read from, must score this (`match_score`).

@@ -252,6 +252,39 @@ _LOCALITY = re.compile(
 )
 
 
+# A question about how an event turned out: "What did they agree at the talks?", "What was
+# the outcome of …?", "How did the talks go?". Not one about what someone said, hoped or
+# expected would come of it ("what did she say they would agree?").
+_ASKS_OUTCOME = re.compile(
+    r"^\W*(?:and\s+|so\s+|but\s+)?(?:"
+    r"what\s+(?:did|was|were)\b(?![^?]*\b(?:say|said|tell|told|hope|hoped|expect|expected|want|wanted|"
+    r"think|thought|consider|considered|predict|predicted|plan|planned|would)\b)"
+    r"[^?]*\b(?:agree|agreed|decide|decided|sign|signed|settle|settled|conclude|concluded|achieve|achieved|"
+    r"outcome|result|results)\b"
+    r"|how\s+did\s+[^?]+\s+go\b)",
+    re.I,
+)
+# A sentence reporting how something turned out, and one only announcing it.
+_OUTCOME_WORD = re.compile(
+    r"\b(?:agree\w*|decid\w*|decision|signed|signing|settle\w*|conclu\w*|achiev\w*|outcome|results?)\b", re.I
+)
+_ANNOUNCING = re.compile(
+    r"\b(?:will|would|scheduled|set to|expected to|plans? to|planned|upcoming|ahead of|"
+    r"later this week|next week)\b",
+    re.I,
+)
+
+
+def asks_outcome(question: str) -> bool:
+    return _ASKS_OUTCOME.search(question) is not None
+
+
+def only_announces(sentence: str) -> bool:
+    """Whether a sentence tells of an event to come and of no outcome ("the ministers will
+    meet in Porto on Friday to prepare the summit")."""
+    return _ANNOUNCING.search(sentence) is not None and _OUTCOME_WORD.search(sentence) is None
+
+
 def asks_locality(question: str) -> bool:
     return answer_kind(question) == "place" and _ASKS_LOCALITY.search(question) is not None
 

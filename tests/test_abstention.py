@@ -9,7 +9,7 @@ from rag.citations import Verified
 from rag.config import Settings
 from rag.generation import ExtractiveGenerator
 from rag.text import asks_locality, cue_bonus, localities_in
-from rag.types import Context, Passage, Span
+from rag.types import Citation, Context, Passage, Span
 
 TEXT = "Trump will meet Xi Jinping in Busan on Thursday, White House press secretary Karoline Leavitt said."
 
@@ -260,3 +260,30 @@ def test_the_models_refusal_gives_way_only_to_a_strong_sentence_counting_what_wa
     # Asked how much or how long, not how many of a thing: the refusal stands.
     levy = _context("How much is the levy now?", 0.9, text="The levy is 20 per cent.")
     assert policy.after_verification(levy, declined, can_quote=True).abstain
+
+
+def _cited(text: str, quote: str, **flags: bool) -> Verified:
+    citation = Citation(n=1, article_id="a", title="t", quote=quote, start=0, end=len(quote))
+    return Verified(text=text, citations=[citation], claims=[], conflicts=[], supported=1, **flags)
+
+
+def test_an_outcome_the_sources_only_announce_is_not_reported() -> None:
+    """News written before the talks: "What did they agree?" answered "They agreed to meet
+    in Porto" puts the question's verb on an announcement. Asked about what someone said
+    would come of it, or answered from a sentence reporting an agreement, it stands."""
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    announced = "Ana Costa and Rui Lopes will meet in Porto this week to prepare for the summit."
+    asked = "What did Portugal's finance chief and the Spanish minister agree at their talks in Porto?"
+    answer = _cited("They agreed to meet in Porto to prepare for the summit [1].", announced)
+    decision = policy.after_verification(_context(asked, text=announced), answer, can_quote=True)
+    assert decision.abstain and "announce" in (decision.reason or "")
+    went = "How did the Porto talks between the two ministers go?"
+    assert policy.after_verification(_context(went, text=announced), answer, can_quote=True).abstain
+    reported = "As agreed between Portugal and Spain, the ministers will meet again in May."
+    agreed = _cited("They agreed to meet again in May [1].", reported)
+    assert not policy.after_verification(_context(asked, text=reported), agreed, can_quote=True).abstain
+    hoped = "What did Ana Costa say she hoped the ministers would agree in Porto?"
+    assert not policy.after_verification(_context(hoped, text=announced), answer, can_quote=True).abstain
+    # A question whose premise the answer corrects keeps its correction.
+    corrected = _cited("Correction: Porto, not Braga [1].", announced, corrected=True)
+    assert not policy.after_verification(_context(asked, text=announced), corrected, can_quote=True).abstain

@@ -487,6 +487,7 @@ def test_a_mood_or_direction_the_sources_reverse_is_corrected(verifier: Verifier
         "Correction: optimism, not gloomy, as the articles put it: Portugal’s Finance Minister Ana Costa "
         "expressed optimism on Monday (Oct 20, 2025) about the talks [1]."
     )
+    assert verifier.verify("I don't know.", context).corrected  # the policy reads it
     # A draft sentence saying what the correction quotes is not said twice.
     repeated = "Ana Costa expressed optimism on Monday about the talks [2]."
     assert verifier.verify(repeated, context).text.count("expressed optimism") == 1
