@@ -14,8 +14,9 @@ the model's own "I don't know" is one signal among checkable ones:
   instead of answering → abstain. This is what catches a pushed model's answers to
   questions the articles cannot answer ("How many tonnes…?" → a sentence about soybeans);
 - a supported answer to a question about how an event turned out ("What did they agree
-  at the talks?", "How did the talks go?") whose every cited sentence only announces the
-  event (will, scheduled, expected to; no agreement, decision or outcome) → abstain. News
+  at the talks?", "How did the talks go?", "Did they reach a deal?") whose every cited
+  sentence only announces the event (will, scheduled, expected to; no agreement, decision
+  or outcome) → abstain. News
   written before the talks cannot report their outcome, and "they agreed to meet" is the
   question's verb put on the announcement. A question whose premise the answer corrects
   keeps its correction;

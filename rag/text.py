@@ -253,14 +253,19 @@ _LOCALITY = re.compile(
 
 
 # A question about how an event turned out: "What did they agree at the talks?", "What was
-# the outcome of …?", "How did the talks go?". Not one about what someone said, hoped or
-# expected would come of it ("what did she say they would agree?").
+# the outcome of …?", "How did the talks go?", "Did they reach a deal?". Not one about what
+# someone said, hoped or expected would come of it ("what did she say they would agree?").
+_NOT_REPORTED_SPEECH = (
+    r"(?![^?]*\b(?:say|said|tell|told|hope|hoped|expect|expected|want|wanted|"
+    r"think|thought|consider|considered|predict|predicted|plan|planned|would)\b)"
+)
 _ASKS_OUTCOME = re.compile(
     r"^\W*(?:and\s+|so\s+|but\s+)?(?:"
-    r"what\s+(?:did|was|were)\b(?![^?]*\b(?:say|said|tell|told|hope|hoped|expect|expected|want|wanted|"
-    r"think|thought|consider|considered|predict|predicted|plan|planned|would)\b)"
+    rf"what\s+(?:did|was|were)\b{_NOT_REPORTED_SPEECH}"
     r"[^?]*\b(?:agree|agreed|decide|decided|sign|signed|settle|settled|conclude|concluded|achieve|achieved|"
     r"outcome|result|results)\b"
+    rf"|(?:did|have|has)\b{_NOT_REPORTED_SPEECH}[^?]*\b(?:reach|reached|sign|signed|strike|struck|seal|sealed|"
+    r"agree|agreed|settle|settled|conclude|concluded)\b"
     r"|how\s+did\s+[^?]+\s+go\b)",
     re.I,
 )

@@ -279,11 +279,16 @@ def test_an_outcome_the_sources_only_announce_is_not_reported() -> None:
     assert decision.abstain and "announce" in (decision.reason or "")
     went = "How did the Porto talks between the two ministers go?"
     assert policy.after_verification(_context(went, text=announced), answer, can_quote=True).abstain
+    reached = "Did the two ministers reach a deal on the levy in Porto?"
+    assert policy.after_verification(_context(reached, text=announced), answer, can_quote=True).abstain
     reported = "As agreed between Portugal and Spain, the ministers will meet again in May."
     agreed = _cited("They agreed to meet again in May [1].", reported)
     assert not policy.after_verification(_context(asked, text=reported), agreed, can_quote=True).abstain
-    hoped = "What did Ana Costa say she hoped the ministers would agree in Porto?"
-    assert not policy.after_verification(_context(hoped, text=announced), answer, can_quote=True).abstain
+    for hoped in (
+        "What did Ana Costa say she hoped the ministers would agree in Porto?",
+        "Did Ana Costa say she hoped to reach a deal in Porto?",
+    ):
+        assert not policy.after_verification(_context(hoped, text=announced), answer, can_quote=True).abstain
     # A question whose premise the answer corrects keeps its correction.
     corrected = _cited("Correction: Porto, not Braga [1].", announced, corrected=True)
     assert not policy.after_verification(_context(asked, text=announced), corrected, can_quote=True).abstain
