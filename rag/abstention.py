@@ -16,10 +16,9 @@ the model's own "I don't know" is one signal among checkable ones:
 - a supported answer to a question about how an event turned out ("What did they agree
   at the talks?", "How did the talks go?", "Did they reach a deal?") whose every cited
   sentence only announces the event (will, scheduled, expected to; no agreement, decision
-  or outcome) → abstain. News
-  written before the talks cannot report their outcome, and "they agreed to meet" is the
-  question's verb put on the announcement. A question whose premise the answer corrects
-  keeps its correction;
+  or outcome) → abstain. News written before the talks cannot report their outcome, and
+  "they agreed to meet" is the question's verb put on the announcement. A question whose
+  premise the answer corrects keeps its correction;
 - the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
   once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best

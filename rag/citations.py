@@ -638,7 +638,7 @@ class Verifier:
             context.passages, " ".join(t for t, _ in kept), context.question, context.article_texts
         )
         verified = self.compose(kept, conflicts, checks, context, sentences, sentence_vectors)
-        return replace(verified, corrected=premise is not None) if premise is not None else verified
+        return replace(verified, corrected=True) if premise is not None else verified
 
 
 # The sentence an event is dated by, or a rate read from, must score this (`match_score`).
