@@ -403,6 +403,7 @@ def false_premise(question: str, passages: Sequence[Passage], *, directions: boo
     # Their dates are what the sources say too: "this year" in a 2025 article is 2025.
     text = " ".join([*(p.text for p in passages), *(p.date.isoformat() for p in passages if p.date)])
     asked_topics = topics_of(question) | {w.lower() for w in re.findall(r"\b[A-Z][a-z]+", question)}
+    given_directions: set[str] | None = None  # read once, only when the question gives one
     for slot, detector in PREMISE_DETECTORS.items():
         if slot == "polarity" and not directions:
             continue
@@ -412,7 +413,12 @@ def false_premise(question: str, passages: Sequence[Passage], *, directions: boo
         for value, key in detector(question).items():
             # A direction word may be used in another sense ("raise some issues"): what
             # counts is whether any passage gives the question's direction at all.
-            stated = key in polarity(text).values() if slot == "polarity" else mentions(text, value)
+            if slot == "polarity":
+                if given_directions is None:
+                    given_directions = set(polarity(text).values())
+                stated = key in given_directions
+            else:
+                stated = mentions(text, value)
             if stated or any(key == k for _, s in relevant for k in detector(s).values()):
                 continue
             found = [
