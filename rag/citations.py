@@ -63,6 +63,7 @@ from rag.text import (
     numbers_in,
     parse_markers,
     quantities,
+    question_names,
     rates_in,
     strip_markers,
     without_dateline,
@@ -228,7 +229,7 @@ class Verifier:
         exempt = numbers_in(context.question)
         # A name must be one the sources use somewhere (or the question does): the cited
         # passage may call her "Costa" where another calls her "Ana Costa".
-        exempt_names = words_in(" ".join([context.question, *(p.text for p in context.passages)]))
+        exempt_names = words_in(" ".join(p.text for p in context.passages)) | question_names(context.question)
         question_terms = set(content_terms(context.question))
         checks: list[ClaimCheck] = []
         kept: list[tuple[str, list[int]]] = []

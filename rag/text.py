@@ -573,6 +573,16 @@ def names_in(text: str) -> set[str]:
     return {name_key(m.group(0)) for m in _NAME_WORD.finditer(text) if text[: m.start()].strip(" \"“‘'(")}
 
 
+def question_names(question: str) -> set[str]:
+    """The names a question gives, which an answer may repeat though no source has them. A
+    reader who capitalises names gives them capitalised: a word the question writes in
+    lower case ("which hotel …") and the answer capitalises ("the Porto Hotel") is a name the
+    answer coined. A question written all in lower case may write any name so, and then
+    all its words count."""
+    first = re.search(r"[A-Za-z]", question)
+    return words_in(question) if first and first.group(0).islower() else names_in(question)
+
+
 def name_among(key: str, words: set[str]) -> bool:
     """Whether a name (its `name_key`) is among the words in any form: "serbia" in
     "serbian", "korean" in "korea"."""

@@ -19,6 +19,7 @@ from rag.text import (
     derived_quantities,
     parse_markers,
     quantities,
+    question_names,
     strip_markers,
     without_dateline,
 )
@@ -311,6 +312,25 @@ def test_invented_name_is_not_supported(verifier: Verifier, context: Context) ->
     assert result.empty and result.claims[0].supported is False
     kept = verifier.verify("Trump threatened an additional 100% tariff on Chinese goods [2].", context)
     assert not kept.empty
+
+
+def test_a_name_coined_from_a_word_of_the_question_is_not_supported(verifier: Verifier) -> None:
+    """"Which hotel …?" answered with "the Porto Hotel": the question writes the word in lower
+    case, the answer makes it a name no source uses."""
+    hotel = Context(
+        question="Which hotel are the two delegations staying at?",
+        passages=[_passage(1, "a", "The two delegations will meet in Porto on Friday for the summit.")],
+        best_relevance=0.6,
+    )
+    coined = verifier.verify("The two delegations are staying at the Porto Hotel for the summit [1].", hotel)
+    assert coined.empty and coined.claims[0].supported is False
+    plain = verifier.verify("The two delegations will meet in Porto on Friday for the summit [1].", hotel)
+    assert not plain.empty
+
+
+def test_question_names_are_its_capitalised_words_unless_it_is_all_lower_case() -> None:
+    assert question_names("Which hotel is Ana Costa staying at?") == {"ana", "costa"}
+    assert "hotel" in question_names("which hotel is ana costa staying at?")
 
 
 def test_a_sentence_joining_two_facts_is_supported_clause_by_clause(
