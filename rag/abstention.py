@@ -19,6 +19,10 @@ the model's own "I don't know" is one signal among checkable ones:
   or outcome) → abstain. News written before the talks cannot report their outcome, and
   "they agreed to meet" is the question's verb put on the announcement. A question whose
   premise the answer corrects keeps its correction;
+- a supported answer to a question asking for a particular building or holder of an
+  elected or diplomatic office ("which hotel", "which room", "which senators") whose cited
+  sentences name none (no hotel, hall, room …) → abstain: "the talks take place in Porto"
+  restates where the event is;
 - the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
   once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best
@@ -41,7 +45,15 @@ from dataclasses import dataclass
 
 from rag.citations import Verified
 from rag.config import Settings
-from rag.text import AnswerKind, answer_kind, asks_outcome, gives_kind, names_counted, only_announces
+from rag.text import (
+    AnswerKind,
+    answer_kind,
+    asks_outcome,
+    gives_kind,
+    names_counted,
+    only_announces,
+    particular_asked,
+)
 from rag.types import Context
 
 
@@ -90,6 +102,14 @@ class AbstentionPolicy:
         quotes = [c.quote for c in verified.citations]
         return asks_outcome(context.question) and bool(quotes) and all(only_announces(q) for q in quotes)
 
+    @staticmethod
+    def _names_no_particular(context: Context, verified: Verified) -> bool:
+        """ "Which hotel …?" answered from sentences that name no building ("the talks take
+        place in Porto"): the answer restates where the event is, not what was asked."""
+        named = particular_asked(context.question)
+        quotes = [c.quote for c in verified.citations]
+        return named is not None and bool(quotes) and not any(named.search(q) for q in quotes)
+
     def after_verification(self, context: Context, verified: Verified, *, can_quote: bool) -> Decision:
         """`can_quote`: whether quoting the best sentence is still an option (not when the
         verified text already is the extractive answer)."""
@@ -103,6 +123,9 @@ class AbstentionPolicy:
         quote = can_quote and strength >= self._quote_min_score
         if not verified.empty and not verified.corrected and self._only_announced(context, verified):
             reason = "the sources only announce the event the question asks the outcome of"
+            return Decision(abstain=True, reason=reason)
+        if not verified.empty and not verified.corrected and self._names_no_particular(context, verified):
+            reason = "no sentence the answer cites names the particular place or office holder asked for"
             return Decision(abstain=True, reason=reason)
         if not verified.empty:
             kind = answer_kind(context.question)

@@ -292,3 +292,26 @@ def test_an_outcome_the_sources_only_announce_is_not_reported() -> None:
     # A question whose premise the answer corrects keeps its correction.
     corrected = _cited("Correction: Porto, not Braga [1].", announced, corrected=True)
     assert not policy.after_verification(_context(asked, text=announced), corrected, can_quote=True).abstain
+
+
+def test_a_particular_building_or_office_holder_is_answered_only_by_a_sentence_naming_one() -> None:
+    """ "Which hotel …?" answered "the talks take place in Porto" restates where the event
+    is. A sentence naming a hotel (or a hall, for a room) answers it; "What did the mayor
+    say?" asks what was said, not which mayor."""
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    where = "The two ministers will meet in Porto on Friday."
+    restated = _cited("The ministers will meet in Porto on Friday [1].", where)
+    for asked in ("Which hotel are the ministers staying at?", "Which room in the venue hosts the talks?"):
+        decision = policy.after_verification(_context(asked, text=where), restated, can_quote=True)
+        assert decision.abstain and "particular" in (decision.reason or "")
+    hall = "The two ministers will meet in the main hall of the Porto Congress Centre on Friday."
+    named = _cited("They meet in the main hall of the Porto Congress Centre [1].", hall)
+    asked = "Which room will host the two ministers' talks?"
+    assert not policy.after_verification(_context(asked, text=hall), named, can_quote=True).abstain
+    senators = "Senator Rui Lopes will travel with the president to Porto."
+    travelling = _cited("Senator Rui Lopes is travelling with the president [1].", senators)
+    asked = "Which senators are travelling with the president?"
+    assert not policy.after_verification(_context(asked, text=senators), travelling, can_quote=True).abstain
+    said = _cited("The mayor said the ministers will meet in Porto on Friday [1].", where)
+    asked = "What did the mayor say about the talks?"
+    assert not policy.after_verification(_context(asked, text=where), said, can_quote=True).abstain
