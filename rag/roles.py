@@ -34,21 +34,22 @@ from functools import lru_cache
 from rag.types import Conflict, Passage
 
 # Offices, most specific first; each maps to the office it names. Generic news vocabulary,
-# not any one story's.
+# not any one story's. One office under different countries' titles is one office: a
+# reader calls a treasury secretary the finance minister, a secretary of state the
+# foreign minister.
 _OFFICES: dict[str, str] = {
     r"prime minister": "prime minister",
     r"foreign minister": "foreign minister",
     r"(?:foreign )?secretary of state": "foreign minister",
-    r"(?:commerce|trade) minister": "commerce minister",
-    r"finance minister": "finance minister",
-    r"defen[cs]e minister": "defence minister",
-    r"interior minister": "interior minister",
+    r"(?:commerce|trade) (?:minister|secretary)|secretary of commerce": "commerce minister",
+    r"finance minister|treasury secretary|secretary of the treasury|chancellor of the exchequer": (
+        "finance minister"
+    ),
+    r"defen[cs]e (?:minister|secretary)|secretary of defen[cs]e": "defence minister",
+    r"interior minister|home secretary": "interior minister",
     r"minister": "minister",
     r"(?:foreign ministry |government |official )?spokes(?:person|man|woman)": "spokesperson",
     r"press secretary": "spokesperson",
-    r"treasury secretary|secretary of the treasury": "treasury secretary",
-    r"commerce secretary": "commerce secretary",
-    r"defen[cs]e secretary": "defence secretary",
     r"vice[- ]premier": "vice premier",
     r"premier": "prime minister",
     r"vice[- ]president": "vice president",
@@ -108,9 +109,8 @@ _COUNTRIES: dict[str, tuple[str, ...]] = {
 _POSTS = frozenset(
     {
         "prime minister", "foreign minister", "commerce minister", "finance minister", "defence minister",
-        "interior minister", "treasury secretary", "commerce secretary", "defence secretary", "vice premier",
-        "vice president", "president", "ambassador", "chancellor", "chief executive", "governor", "mayor",
-        "senator",
+        "interior minister", "vice premier", "vice president", "president", "ambassador", "chancellor",
+        "chief executive", "governor", "mayor", "senator",
     }
 )
 _COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
@@ -169,6 +169,13 @@ _NOT_A_NAME = frozenset(
     "january february march april may june july august september october november december".split()
 )
 _PRONOUNS = frozenset({"he", "she", "it", "they", "who", "we", "i", "you"})
+# A word that makes what follows its object ("meeting", "met", "with"; a word such as
+# "Madrid's" may come between): "the minister meeting Spain's premier is Rui Lopes" does
+# not make Rui Lopes the premier.
+_OBJECT_OF = re.compile(
+    r"\b(?:\w+ing|\w+ed|met|saw|told|with|to|by|from|against|than|and)\s+(?:(?:the|a)\s+)?(?:[\w’'-]+\s+)?$",
+    re.I,
+)
 
 
 def _office(text: str) -> str:
@@ -199,6 +206,10 @@ def _bindings(text: str, *, strict: bool = False) -> Iterator[Binding]:
     for i, shape in enumerate(_SHAPES):
         for m in shape.finditer(text):
             if strict and i == 0 and not m.group("office")[0].isupper():
+                continue
+            if strict and i == len(_SHAPES) - 1 and _OBJECT_OF.search(text[: m.start()]):
+                # "The minister meeting Spain's premier is Rui Lopes": the premier is
+                # the object of "meeting"; what "is Rui Lopes" binds opens the clause.
                 continue
             words = m.group("name").split()
             while len(words) > 1 and re.fullmatch(_OFFICE, words[0], re.I):
@@ -240,11 +251,12 @@ def _same_person(a: Person, b: Person) -> bool:
 class Misattribution:
     claimed: Binding  # how the claim binds the person
     wrong: str  # the office or country the sources never give them, as the claim wrote it
-    stated: list[str]  # what the sources give them instead
+    stated: list[str]  # what the sources give them instead (`_OFFICES` or `_COUNTRIES` keys)
+    said: list[str]  # the same in the sources' words ("Treasury Secretary" for "finance minister")
 
     def __str__(self) -> str:
         who = " ".join(self.claimed.person)
-        return f"{who}: {self.wrong}, where the sources say {', '.join(self.stated)}"
+        return f"{who}: {self.wrong}, where the sources say {', '.join(self.said)}"
 
 
 def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
@@ -260,10 +272,12 @@ def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
         same = [s for s in stated if _same_person(s.person, b.person)]
         posts = {s.office for s in same} & _POSTS
         if b.office in _POSTS and posts and not _fits(b.office, posts):
-            return Misattribution(b, b.office_said, sorted(posts))
+            said = sorted({s.office_said.lower() for s in same if s.office in posts})
+            return Misattribution(b, b.office_said, sorted(posts), said)
         countries = {s.country for s in same if s.country}
         if b.country and countries and b.country not in countries:
-            return Misattribution(b, b.country_said or b.country, sorted(countries))
+            said = sorted({(s.country_said or s.country or "").lower() for s in same if s.country})
+            return Misattribution(b, b.country_said or b.country, sorted(countries), said)
     return None
 
 

@@ -78,3 +78,23 @@ def test_an_office_for_a_country_after_the_name_binds_too() -> None:
     found = misattribution("What did Rui Lopes, the foreign minister of Portugal, say?", SOURCES)
     assert found is not None and found.wrong == "Portugal"
     assert misattribution("Rui Lopes, the foreign minister of Spain, spoke [2].", SOURCES) is None
+
+
+def test_one_office_under_another_countrys_title_fits() -> None:
+    """A reader calls a treasury secretary the finance minister; calling him the foreign
+    minister is still wrong, and the reason quotes the sources' own title."""
+    sources = ["Spanish Treasury Secretary Rui Lopes will meet Portugal's prime minister in Porto."]
+    assert misattribution("Spain's finance minister is Rui Lopes [1].", sources) is None
+    wrong = misattribution("Spain's foreign minister is Rui Lopes [1].", sources)
+    assert wrong is not None and "treasury secretary" in str(wrong)
+
+
+def test_an_office_that_is_the_object_of_a_clause_binds_nobody_to_the_name_after_it() -> None:
+    """ "The minister meeting Portugal's premier is Rui Lopes": the premier is whom he meets."""
+    sources = ["Spanish Treasury Secretary Rui Lopes will meet Portugal's premier Ana Costa in Porto."]
+    for claim in (
+        "The Spanish finance minister meeting Portugal's premier in Porto is Rui Lopes [1].",
+        "The finance minister holding talks with Lisbon's premier in Porto is Rui Lopes [1].",
+    ):
+        assert misattribution(claim, sources) is None
+    assert misattribution("The name of Spain's premier is Rui Lopes [1].", sources) is not None
