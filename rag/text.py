@@ -134,7 +134,16 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
             r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b", re.I
         ),
     ),
-    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bon what day\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bon what day\b|\b(?:until|till|by) when\b|"
+            # "What deadline did she set?", "What is the expiry date of the truce?"
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}?deadline\b|"
+            r"\b(?:what|which) (?:is|was|will be) the\s+(?:[\w-]+\s+){0,2}?(?:date|deadline)\b",
+            re.I,
+        ),
+    ),
     (
         "place",
         re.compile(
