@@ -50,7 +50,7 @@ from rag.embedding import Embedder
 from rag.premises import date_premise, event_premise, names_every
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
-from rag.roles import misattribution, role_correction
+from rag.roles import holder_misattribution, misattribution, role_correction
 from rag.text import (
     clean_claim,
     content_terms,
@@ -601,7 +601,10 @@ class Verifier:
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
         if premise is None:  # a corrected question keeps its correction, whatever the draft says
             sources = [*(p.text for p in context.passages), *context.article_texts.values()]
-            wrong_person = next((w for c in claims if (w := misattribution(c.text, sources))), None)
+            wrong_person = next((w for c in claims if (w := misattribution(c.text, sources))), None) or (
+                # The answer's first sentence that stands offers who was asked for.
+                holder_misattribution(context.question, kept[0][0], sources) if kept else None
+            )
             if wrong_person:
                 return Verified(ABSTAIN_TEXT, [], checks, [], misattributed=str(wrong_person))
         counted = self.count_days(events, context, sentences, sentence_vectors) if events else []

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -114,6 +115,10 @@ _POSTS = frozenset(
     }
 )
 _COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
+# Posts nobody calls a minister.
+_NOT_MINISTERS = frozenset(
+    {"president", "vice president", "ambassador", "governor", "mayor", "senator", "chief executive"}
+)
 
 
 # A capital stands for its country's government in news writing ("Lisbon's invitation",
@@ -268,16 +273,69 @@ def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
     if not claimed:
         return None
     stated = [b for text in sources for b in _read_source(text)]
-    for b in claimed:
-        same = [s for s in stated if _same_person(s.person, b.person)]
-        posts = {s.office for s in same} & _POSTS
-        if b.office in _POSTS and posts and not _fits(b.office, posts):
-            said = sorted({s.office_said.lower() for s in same if s.office in posts})
-            return Misattribution(b, b.office_said, sorted(posts), said)
-        countries = {s.country for s in same if s.country}
-        if b.country and countries and b.country not in countries:
-            said = sorted({(s.country_said or s.country or "").lower() for s in same if s.country})
-            return Misattribution(b, b.country_said or b.country, sorted(countries), said)
+    return next((wrong for b in claimed if (wrong := _misattributed(b, stated))), None)
+
+
+def _misattributed(
+    b: Binding, stated: Sequence[Binding], judged: AbstractSet[str] = _POSTS
+) -> Misattribution | None:
+    """`judged`: the offices of `b` checked against the sources' posts for the person."""
+    same = [s for s in stated if _same_person(s.person, b.person)]
+    posts = {s.office for s in same} & _POSTS
+    if b.office in judged and posts and not _fits(b.office, posts):
+        said = sorted({s.office_said.lower() for s in same if s.office in posts})
+        return Misattribution(b, b.office_said, sorted(posts), said)
+    countries = {s.country for s in same if s.country}
+    if b.country and countries and b.country not in countries:
+        said = sorted({(s.country_said or s.country or "").lower() for s in same if s.country})
+        return Misattribution(b, b.country_said or b.country, sorted(countries), said)
+    return None
+
+
+# "Which ministers …?", "What Spanish ambassador …?": the question asks for the holder of
+# an office, and the answer's first person is who it offers.
+_ASKED_HOLDER = re.compile(
+    rf"\b(?:which|what)\s+(?:(?P<country>{_COUNTRY})\s+)?(?P<office>{_OFFICE})(?:s|es)?\b", re.I
+)
+_PERSON = re.compile(_NAME)
+
+
+def holder_misattribution(question: str, answer: str, sources: Iterable[str]) -> Misattribution | None:
+    """ "Which ministers travel with the premier?" answered "Portuguese President Ana Costa
+    …": the answer offers someone whose post or country in the sources is not the one asked
+    for. Only the first person of the answer the sources bind is judged (the one it offers;
+    others may be named beside them), by the same rule as a claim's own binding."""
+    asked = _ASKED_HOLDER.search(question)
+    if asked is None:
+        return None
+    stated = [b for text in sources for b in _read_source(text)]
+    in_question = {re.sub(r"[’']s$", "", w).lower() for n in _PERSON.findall(question) for w in n.split()}
+    for m in _PERSON.finditer(answer):
+        words = tuple(w.lower() for w in m.group(0).split() if not re.fullmatch(_OFFICE, w, re.I))
+        if not words or words[0] in _NOT_A_NAME or words[-1] in _COUNTRY_OF:
+            continue
+        if set(words) & in_question:
+            continue  # "Which minister did Ana Costa meet?": she is who met, not who was met
+        if not any(_same_person(s.person, words) for s in stated):
+            continue
+        country = asked.group("country")
+        offered = Binding(
+            person=words,
+            office=_office(asked.group("office")),
+            country=_COUNTRY_OF[country.lower()] if country and country.lower() != "us" else None,
+            said=asked.group(0),
+            country_said=country,
+            office_said=asked.group("office"),
+        )
+        if offered.office == "minister":
+            # "Which minister": of any portfolio, and a reader may call a vice premier or a
+            # treasury secretary one; never a president, an envoy or a mayor.
+            posts = {s.office for s in stated if _same_person(s.person, words)} & _POSTS
+            if posts and posts <= _NOT_MINISTERS:
+                said = sorted({s.office_said.lower() for s in stated if _same_person(s.person, words)})
+                return Misattribution(offered, offered.office_said, sorted(posts), said)
+            offered = Binding(words, "", offered.country, offered.said, offered.country_said, "")
+        return _misattributed(offered, stated)
     return None
 
 

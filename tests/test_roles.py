@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.roles import Person, _bindings, misattribution
+from rag.roles import Person, _bindings, holder_misattribution, misattribution
 
 SOURCES = [
     "Portugal's new Prime Minister, Ana Costa, will host the talks in Lisbon.",
@@ -98,3 +98,27 @@ def test_an_office_that_is_the_object_of_a_clause_binds_nobody_to_the_name_after
     ):
         assert misattribution(claim, sources) is None
     assert misattribution("The name of Spain's premier is Rui Lopes [1].", sources) is not None
+
+
+def test_the_holder_an_answer_offers_must_hold_what_the_question_asks_for() -> None:
+    """ "Which ministers travel with the premier?" answered with a president offers the
+    wrong person. A reader may call any cabinet member a minister; the person the question
+    names is who acts, not who is offered; an office or country the sources don't contradict
+    stands."""
+    sources = [
+        "Portuguese President Ana Costa will host the talks in Lisbon.",
+        "Spanish Vice Premier Rui Lopes will meet Portugal's foreign minister, Pedro Reis.",
+    ]
+    wrong = holder_misattribution("Which ministers travel with the premier?", "President Ana Costa [1].", sources)
+    assert wrong is not None and "president" in str(wrong)
+    for question, answer in (
+        ("Which Spanish minister will meet Pedro Reis?", "Pedro Reis will meet Vice Premier Rui Lopes [2]."),
+        ("Which minister hosts the talks?", "Pedro Reis hosts them [2]."),
+        ("Which president hosts the talks in Lisbon?", "Ana Costa hosts them [1]."),
+        ("What did the minister say?", "Ana Costa said nothing [1]."),
+    ):
+        assert holder_misattribution(question, answer, sources) is None, question
+    wrong = holder_misattribution("Which Spanish official hosts the talks?", "Ana Costa [1].", sources)
+    assert wrong is None  # "official" is no office; a country alone needs an office asked for
+    wrong = holder_misattribution("Which Spanish president hosts the talks?", "Ana Costa [1].", sources)
+    assert wrong is not None and "portuguese" in str(wrong)
