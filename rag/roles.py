@@ -48,7 +48,7 @@ _OFFICES: dict[str, str] = {
     ),
     r"defen[cs]e (?:minister|secretary)|secretary of defen[cs]e": "defence minister",
     r"interior minister|home secretary": "interior minister",
-    r"minister": "minister",
+    r"minister|cabinet (?:member|secretary|official)": "minister",
     r"(?:foreign ministry |government |official )?spokes(?:person|man|woman)": "spokesperson",
     r"press secretary": "spokesperson",
     r"vice[- ]premier": "vice premier",

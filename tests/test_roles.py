@@ -111,6 +111,8 @@ def test_the_holder_an_answer_offers_must_hold_what_the_question_asks_for() -> N
     ]
     wrong = holder_misattribution("Which ministers travel with the premier?", "President Ana Costa [1].", sources)
     assert wrong is not None and "president" in str(wrong)
+    wrong = holder_misattribution("Which cabinet member hosts the talks?", "Ana Costa hosts them [1].", sources)
+    assert wrong is not None and "president" in str(wrong)
     for question, answer in (
         ("Which Spanish minister will meet Pedro Reis?", "Pedro Reis will meet Vice Premier Rui Lopes [2]."),
         ("Which minister hosts the talks?", "Pedro Reis hosts them [2]."),
