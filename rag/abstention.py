@@ -19,9 +19,9 @@ the model's own "I don't know" is one signal among checkable ones:
   or outcome) → abstain. News written before the talks cannot report their outcome, and
   "they agreed to meet" is the question's verb put on the announcement. A question whose
   premise the answer corrects keeps its correction;
-- a supported answer to a question asking for a particular building or holder of an
-  elected or diplomatic office ("which hotel", "which room", "which senators") whose cited
-  sentences name none (no hotel, hall, room …) → abstain: "the talks take place in Porto"
+- a supported answer to a question asking for a particular building, law or holder of an
+  elected or diplomatic office ("which hotel", "which room", "under which law", "which
+  senators") whose cited sentences name none (no hotel, hall, room, act …) → abstain: "the talks take place in Porto"
   restates where the event is;
 - the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
   once more), and the question's premise was not found false (which the verifier

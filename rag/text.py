@@ -299,17 +299,22 @@ def only_announces(sentence: str) -> bool:
     return _ANNOUNCING.search(sentence) is not None and _OUTCOME_WORD.search(sentence) is None
 
 
-# "Which hotel …?", "Which senators …?": a question asking for a particular building or a
-# holder of a particular elected or diplomatic office is answered only from a sentence that
-# names one; "the talks take place in Porto" names no room. Each entry: the words a question
-# asks with, and the words a source sentence answering it must use (a hall for a room will
-# do). Offices a reader names loosely ("the finance minister" for a treasury secretary,
-# "the official") are left out, and so is "venue", which a city answers.
+# "Which hotel …?", "Which senators …?", "Under which law …?": a question asking for a
+# particular building, law or holder of an elected or diplomatic office is answered only
+# from a sentence that names one; "the talks take place in Porto" names no room. Each
+# entry: the words a question asks with, and the words a source sentence answering it must
+# use (a hall for a room will do). Offices a reader names loosely ("the finance minister"
+# for a treasury secretary, "the official") are left out, and so is "venue", which a city
+# answers.
 _PARTICULAR: tuple[tuple[str, str], ...] = (
     (
         r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?",
         r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?"
         r"|chambers?|villas?|museums?|cent(?:er|re)s?|venues?|house|resorts?|complex",
+    ),
+    (
+        r"laws?|statutes?|treat(?:y|ies)|bills?|legislation",
+        r"laws?|statutes?|treat(?:y|ies)|bills?|legislation|act|section",
     ),
     (r"senators?", r"senators?|sen\."),
     (r"governors?", r"governors?|gov\."),

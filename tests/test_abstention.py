@@ -317,6 +317,13 @@ def test_a_particular_building_or_office_holder_is_answered_only_by_a_sentence_n
     travelling = _cited("Senator Rui Lopes is travelling with the president [1].", senators)
     asked = "Which senators are travelling with the president?"
     assert not policy.after_verification(_context(asked, text=senators), travelling, can_quote=True).abstain
+    law = "The ministers plan an inquiry into the port deal under the 1974 Trade Act."
+    inquiry = "The ministers plan an inquiry into the port deal."
+    asked = "Under which law would the ministers' inquiry be opened?"
+    unnamed = _cited("The ministers plan an inquiry into the port deal [1].", inquiry)
+    assert policy.after_verification(_context(asked, text=inquiry), unnamed, can_quote=True).abstain
+    named_law = _cited("Under the 1974 Trade Act [1].", law)
+    assert not policy.after_verification(_context(asked, text=law), named_law, can_quote=True).abstain
     said = _cited("The mayor said the ministers will meet in Porto on Friday [1].", where)
     asked = "What did the mayor say about the talks?"
     assert not policy.after_verification(_context(asked, text=where), said, can_quote=True).abstain
