@@ -21,8 +21,8 @@ the model's own "I don't know" is one signal among checkable ones:
   premise the answer corrects keeps its correction;
 - a supported answer to a question asking for a particular building, law or holder of an
   elected or diplomatic office ("which hotel", "which room", "under which law", "which
-  senators") whose cited sentences name none (no hotel, hall, room, act …) → abstain: "the talks take place in Porto"
-  restates where the event is;
+  senators") whose cited sentences name none (no hotel, hall, room, act …) → abstain: "the
+  talks take place in Porto" restates where the event is;
 - the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
   once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best
