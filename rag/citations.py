@@ -50,7 +50,7 @@ from rag.embedding import Embedder
 from rag.premises import date_premise, event_premise, names_every
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
-from rag.roles import country_name_words, holder_misattribution, misattribution, role_correction
+from rag.roles import holder_misattribution, misattribution, role_correction
 from rag.text import (
     clean_claim,
     content_terms,
@@ -229,10 +229,7 @@ class Verifier:
         exempt = numbers_in(context.question)
         # A name must be one the sources use somewhere (or the question does): the cited
         # passage may call her "Costa" where another calls her "Ana Costa".
-        passages_text = " ".join(p.text for p in context.passages)
-        exempt_names = (
-            words_in(passages_text) | question_names(context.question) | country_name_words(passages_text)
-        )
+        exempt_names = words_in(" ".join(p.text for p in context.passages)) | question_names(context.question)
         question_terms = set(content_terms(context.question))
         checks: list[ClaimCheck] = []
         kept: list[tuple[str, list[int]]] = []

@@ -142,23 +142,6 @@ def country_key(word: str, *, capitals: bool = False) -> str | None:
     return _COUNTRY_OF.get(word) or (_CAPITALS.get(word) if capitals else None)
 
 
-def country_name_words(text: str) -> set[str]:
-    """The words of every name of the countries a text names ("U.S." gives "united",
-    "states", "america", "american"): an answer may call a country by another of its names."""
-    named = {
-        key
-        for key, aliases in _COUNTRIES.items()
-        for alias in aliases
-        # A short name only in capitals ("US", "U.S."), never the pronoun "us".
-        if (
-            re.search(rf"(?<![\w.]){re.escape(alias.upper())}(?!\w)", text)
-            if len(alias.replace(".", "")) <= 3
-            else re.search(rf"(?<![\w.]){re.escape(alias)}(?!\w)", text, re.I)
-        )
-    }
-    return {re.sub(r"\.", "", w) for key in named for alias in _COUNTRIES[key] for w in alias.split()}
-
-
 _COUNTRY = "|".join(sorted((re.escape(a) for a in _COUNTRY_OF), key=len, reverse=True))
 _OFFICE = "|".join(f"(?:{p})" for p in _OFFICES)
 # A person: one to three capitalised words ("Rui Lopes", "Ana Costa-Silva", "Lopes").
