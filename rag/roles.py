@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -276,13 +275,12 @@ def misattribution(claim: str, sources: Iterable[str]) -> Misattribution | None:
     return next((wrong for b in claimed if (wrong := _misattributed(b, stated))), None)
 
 
-def _misattributed(
-    b: Binding, stated: Sequence[Binding], judged: AbstractSet[str] = _POSTS
-) -> Misattribution | None:
-    """`judged`: the offices of `b` checked against the sources' posts for the person."""
+def _misattributed(b: Binding, stated: Sequence[Binding]) -> Misattribution | None:
+    """How `b` gives its person a post or country none of the sources' bindings of them
+    fits, or None."""
     same = [s for s in stated if _same_person(s.person, b.person)]
     posts = {s.office for s in same} & _POSTS
-    if b.office in judged and posts and not _fits(b.office, posts):
+    if b.office in _POSTS and posts and not _fits(b.office, posts):
         said = sorted({s.office_said.lower() for s in same if s.office in posts})
         return Misattribution(b, b.office_said, sorted(posts), said)
     countries = {s.country for s in same if s.country}
@@ -322,7 +320,7 @@ def holder_misattribution(question: str, answer: str, sources: Iterable[str]) ->
         offered = Binding(
             person=words,
             office=_office(asked.group("office")),
-            country=_COUNTRY_OF[country.lower()] if country and country.lower() != "us" else None,
+            country=_COUNTRY_OF[country.lower()] if country and country != "us" else None,  # not the pronoun
             said=asked.group(0),
             country_said=country,
             office_said=asked.group("office"),
