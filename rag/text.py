@@ -306,38 +306,37 @@ def only_announces(sentence: str) -> bool:
 # use (a hall for a room will do). Offices a reader names loosely ("the finance minister"
 # for a treasury secretary, "the official") are left out, and so is "venue", which a city
 # answers.
-_PARTICULAR: tuple[tuple[str, str], ...] = (
+_PARTICULAR: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (
-        r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?",
-        r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?"
-        r"|chambers?|villas?|museums?|cent(?:er|re)s?|venues?|house|resorts?|complex",
-    ),
-    (
-        r"laws?|statutes?|treat(?:y|ies)|bills?|legislation",
-        r"laws?|statutes?|treat(?:y|ies)|bills?|legislation|act|section",
-    ),
-    (r"senators?", r"senators?|sen\."),
-    (r"governors?", r"governors?|gov\."),
-    (r"mayors?", r"mayors?"),
-    (r"ambassadors?|envoys?", r"ambassadors?|envoys?"),
-    (
-        r"lawmakers?|legislators?|congress(?:man|men|woman|women)",
-        r"lawmakers?|legislators?|congress\w*|senators?",
-    ),
+        re.compile(rf"\b(?:which|what)\s+{_MODIFIERS}(?:{asked})\b", re.I),
+        re.compile(rf"\b(?:{named})\b", re.I),
+    )
+    for asked, named in (
+        (
+            r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?",
+            r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?"
+            r"|chambers?|villas?|museums?|cent(?:er|re)s?|venues?|house|resorts?|complex",
+        ),
+        (
+            r"laws?|statutes?|treat(?:y|ies)|bills?|legislation",
+            r"laws?|statutes?|treat(?:y|ies)|bills?|legislation|act|section",
+        ),
+        (r"senators?", r"senators?|sen\."),
+        (r"governors?", r"governors?|gov\."),
+        (r"mayors?", r"mayors?"),
+        (r"ambassadors?|envoys?", r"ambassadors?|envoys?"),
+        (
+            r"lawmakers?|legislators?|congress(?:man|men|woman|women)",
+            r"lawmakers?|legislators?|congress\w*|senators?",
+        ),
+    )
 )
-
-
-_AUXILIARY = r"(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|may|might)"
 
 
 def particular_asked(question: str) -> re.Pattern[str] | None:
     """The words a sentence must use to name the particular building or office holder the
     question asks for ("which hotel", "what senators"), or None."""
-    for asked, named in _PARTICULAR:
-        gap = rf"(?:(?!{_AUXILIARY}\b)[\w’'-]+\s+){{0,2}}?"  # "which two senators", not "what did the"
-        if re.search(rf"\b(?:which|what)\s+{gap}(?:{asked})\b", question, re.I):
-            return re.compile(rf"\b(?:{named})\b", re.I)
-    return None
+    return next((named for asks, named in _PARTICULAR if asks.search(question)), None)
 
 
 def asks_locality(question: str) -> bool:
