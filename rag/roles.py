@@ -114,7 +114,7 @@ _POSTS = frozenset(
     }
 )
 _COUNTRY_OF = {alias: key for key, aliases in _COUNTRIES.items() for alias in aliases}
-# Posts nobody calls a minister.
+# Posts nobody calls a minister (`_fits`).
 _NOT_MINISTERS = frozenset(
     {"president", "vice president", "ambassador", "governor", "mayor", "senator", "chief executive"}
 )
@@ -243,7 +243,11 @@ def _read_source(text: str) -> tuple[Binding, ...]:
 
 
 def _fits(claimed: str, stated: set[str]) -> bool:
-    """An office fits when one names the other's head: "minister" and "foreign minister"."""
+    """An office fits when one names the other's head: "minister" and "foreign minister". A
+    bare "minister" (a cabinet member) is one of any portfolio, which a reader also calls a
+    vice premier or a treasury secretary, but never a president, an envoy or a mayor."""
+    if claimed == "minister":
+        return not stated <= _NOT_MINISTERS
     return any(s == claimed or s.endswith(f" {claimed}") or claimed.endswith(f" {s}") for s in stated)
 
 
@@ -280,7 +284,7 @@ def _misattributed(b: Binding, stated: Sequence[Binding]) -> Misattribution | No
     fits, or None."""
     same = [s for s in stated if _same_person(s.person, b.person)]
     posts = {s.office for s in same} & _POSTS
-    if b.office in _POSTS and posts and not _fits(b.office, posts):
+    if (b.office in _POSTS or b.office == "minister") and posts and not _fits(b.office, posts):
         said = sorted({s.office_said.lower() for s in same if s.office in posts})
         return Misattribution(b, b.office_said, sorted(posts), said)
     countries = {s.country for s in same if s.country}
@@ -325,14 +329,6 @@ def holder_misattribution(question: str, answer: str, sources: Iterable[str]) ->
             country_said=country,
             office_said=asked.group("office"),
         )
-        if offered.office == "minister":
-            # "Which minister": of any portfolio, and a reader may call a vice premier or a
-            # treasury secretary one; never a president, an envoy or a mayor.
-            posts = {s.office for s in stated if _same_person(s.person, words)} & _POSTS
-            if posts and posts <= _NOT_MINISTERS:
-                said = sorted({s.office_said.lower() for s in stated if _same_person(s.person, words)})
-                return Misattribution(offered, offered.office_said, sorted(posts), said)
-            offered = Binding(words, "", offered.country, offered.said, offered.country_said, "")
         return _misattributed(offered, stated)
     return None
 

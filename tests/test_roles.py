@@ -124,3 +124,14 @@ def test_the_holder_an_answer_offers_must_hold_what_the_question_asks_for() -> N
     assert wrong is None  # "official" is no office; a country alone needs an office asked for
     wrong = holder_misattribution("Which Spanish president hosts the talks?", "Ana Costa [1].", sources)
     assert wrong is not None and "portuguese" in str(wrong)
+
+
+def test_a_bare_minister_is_any_cabinet_member_but_never_a_president() -> None:
+    """One rule for an answer's own title and for the holder a question asks for."""
+    sources = [
+        "Portuguese President Ana Costa will host the talks in Lisbon.",
+        "Spanish Vice Premier Rui Lopes will meet Portugal's foreign minister, Pedro Reis.",
+    ]
+    assert misattribution("Spanish Minister Rui Lopes arrived [2].", sources) is None
+    wrong = misattribution("Portuguese Minister Ana Costa hosts the talks [1].", sources)
+    assert wrong is not None and "president" in str(wrong)
