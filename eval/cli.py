@@ -28,7 +28,15 @@ from eval.report import (
     print_table,
     write_reports,
 )
-from eval.runner import DEFAULT_GOLD, LLMJudge, PipelineKind, load_gold, run_eval, select_items
+from eval.runner import (
+    DEFAULT_GOLD,
+    LLMJudge,
+    PipelineKind,
+    ReplaySource,
+    load_gold,
+    run_eval,
+    select_items,
+)
 from rag.config import Settings
 from rag.errors import BylineError
 from rag.types import Backend
@@ -118,6 +126,14 @@ def eval_command(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Answer every question afresh.")] = False,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="OLD.json",
+            help="Take the model's replies from that report instead of asking the model (its backend); "
+            "everything else runs afresh, so a change after the model is measured in seconds.",
+        ),
+    ] = None,
     judge_model: Annotated[
         str | None,
         typer.Option(
@@ -149,6 +165,18 @@ def eval_command(
         except (OSError, ValueError) as exc:
             _usage(err, f"cannot read --compare {compare}: {exc}")
 
+    replayed: ReplaySource | None = None
+    if replay is not None:
+        if endpoint or pipeline != "ours":
+            _usage(err, "--replay runs our pipeline in process; drop --endpoint and --pipeline naive")
+        try:
+            replayed = ReplaySource.load(replay)
+        except BylineError as exc:
+            _usage(err, str(exc))
+        if backend is not None and backend != replayed.backend:
+            _usage(err, f"{replay} holds {replayed.backend} drafts; drop --backend {backend}")
+        backend = replayed.backend
+
     settings = Settings()
     # With --endpoint and no --backend, the deployment's own default is evaluated.
     chosen: Backend | None = backend or (None if endpoint else settings.resolved_llm_backend)
@@ -178,6 +206,7 @@ def eval_command(
             console=err,
             judge=judge,
             split=split,
+            replay=replayed,
         )
     except BylineError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)

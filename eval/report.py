@@ -96,6 +96,9 @@ def _question_entry(item: GoldItem, row: Row, scores: QuestionScores, judge: boo
         "conflicts": [c.model_dump(mode="json") for c in (answer.conflicts if answer else [])],
         "claims": [c.model_dump(mode="json") for c in (answer.claims if answer else [])],
         "backend": answer.backend if answer else None,
+        # the model's token counts (a replay needs to know whether the cap cut the draft)
+        "prompt_tokens": answer.prompt_tokens if answer else None,
+        "completion_tokens": answer.completion_tokens if answer else None,
         "fallback_reason": answer.fallback_reason if answer else None,
         "retrieved": row.retrieved,
         "latency_s": row.latency_s,
@@ -211,6 +214,8 @@ class Comparison:
     regressed: list[tuple[str, float, float]] = field(default_factory=list)
     now_correct: list[str] = field(default_factory=list)
     now_wrong: list[str] = field(default_factory=list)
+    # right or wrong as before, but the answer's text (or its abstention) is not the same
+    answer_changed: list[str] = field(default_factory=list)
     only_old: list[str] = field(default_factory=list)
     only_new: list[str] = field(default_factory=list)
 
@@ -247,6 +252,8 @@ def compare_reports(old: dict[str, Any], new: dict[str, Any], tolerance: float =
             out.now_correct.append(qid)
         elif was and not now:
             out.now_wrong.append(qid)
+        elif (old_q[qid]["answer"], old_q[qid]["abstained"]) != (q["answer"], q["abstained"]):
+            out.answer_changed.append(qid)
     out.only_old = [qid for qid in old_q if qid not in new_q]
     return out
 
@@ -266,6 +273,8 @@ def print_comparison(cmp: Comparison, console: Console, old_name: str) -> None:
     fixed, broken = escape(", ".join(cmp.now_correct)) or "-", escape(", ".join(cmp.now_wrong)) or "-"
     console.print(f"[green]questions now correct ({len(cmp.now_correct)})[/green]: {fixed}")
     console.print(f"[red]questions now wrong ({len(cmp.now_wrong)})[/red]: {broken}")
+    changed = escape(", ".join(cmp.answer_changed)) or "-"
+    console.print(f"answers changed, still as right or wrong ({len(cmp.answer_changed)}): {changed}")
     if cmp.only_old or cmp.only_new:
         console.print(f"only in the old run: {len(cmp.only_old)}; only in the new run: {len(cmp.only_new)}")
 

@@ -21,6 +21,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ from eval.metrics import (
 )
 from rag.config import Settings
 from rag.errors import BylineError, InvalidInput
-from rag.prompts import format_passage
-from rag.types import Answer, Backend, Context
+from rag.prompts import MODEL_ABSTAIN, format_passage
+from rag.types import Answer, Backend, Context, Turn, Usage
 
 DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "qa.jsonl"
 PipelineKind = Literal["ours", "naive"]
@@ -266,9 +267,7 @@ class InProcessAnswerer:
         self.backend = backend
 
     def fingerprint(self) -> dict[str, Any]:
-        corpus = sorted(
-            (article.id, article.version) for article in self.pipeline.list_articles()
-        )
+        corpus = sorted((article.id, article.version) for article in self.pipeline.list_articles())
         return {
             "mode": "in-process",
             "pipeline": "ours",
@@ -303,6 +302,108 @@ class InProcessAnswerer:
             # An early abstention (no usable passage) never asks the generator: empty draft.
             draft="".join(pieces),
         )
+
+
+@dataclass(frozen=True)
+class StoredDraft:
+    """One question's model reply as a past run's report kept it."""
+
+    text: str  # the streamed draft; empty when the model said "I don't know" (never streamed)
+    completion_tokens: int | None  # None in reports written before token counts were kept
+
+
+class ReplayGenerator:
+    """Hands back the reply a past run's model wrote instead of asking a model. A change
+    after the model (verifier, abstention policy, conflicts) is then measured on every
+    stored draft in seconds, where a local run takes twenty minutes; a replay of unchanged
+    code must give the report's answers back, which the tests check."""
+
+    def __init__(self, backend: Backend, max_answer_tokens: int) -> None:
+        self._backend: Backend = backend
+        self._max_answer_tokens = max_answer_tokens
+        self.current: StoredDraft | None = None
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    def stream(
+        self,
+        context: Context,
+        history: list[Turn] | None = None,
+        deadline: float | None = None,
+        *,
+        insist: bool = False,
+    ) -> Gen[str, None, Usage]:
+        del context, history, deadline, insist  # the reply was written already
+        if self.current is None:
+            raise BylineError("no stored draft for this question")
+        text = self.current.text.strip() or MODEL_ABSTAIN
+        yield text
+        tokens = self.current.completion_tokens
+        if tokens is None:
+            from rag.pipeline import complete_sentences
+
+            # Older reports: a draft ending inside a sentence is one the token cap cut.
+            tokens = self._max_answer_tokens if complete_sentences(text) != text else 0
+        return Usage(completion_tokens=tokens)
+
+
+class ReplayAnswerer(InProcessAnswerer):
+    """Our pipeline with each question's model reply taken from a past report: retrieval,
+    context and everything after the model run as the code now is. Latencies leave out
+    the model, so they say nothing about speed."""
+
+    def __init__(self, pipeline: Any, replay: ReplaySource, generator: ReplayGenerator) -> None:
+        super().__init__(pipeline, replay.backend)
+        self.replay = replay
+        self.generator = generator
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**super().fingerprint(), "mode": "replay", "replay": self.replay.digest}
+
+    def ask(self, question: str) -> Row:
+        stored = self.replay.drafts.get(question)
+        if stored is None:
+            raise BylineError(f"the replayed report has no draft for {question!r}")
+        self.generator.current = stored
+        try:
+            return super().ask(question)
+        finally:
+            self.generator.current = None
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """The drafts of a past report, by question text, and the backend that wrote them."""
+
+    path: Path
+    backend: Backend
+    drafts: dict[str, StoredDraft]
+    digest: str
+
+    @classmethod
+    def load(cls, path: Path) -> ReplaySource:
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+            meta, questions = report["meta"], report["questions"]
+            backend = meta["config"]["backend"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"cannot read {path} as an eval report: {exc}", "check --replay") from exc
+        if meta.get("pipeline") != "ours" or meta["config"].get("mode") not in ("in-process", "replay"):
+            raise InvalidInput(
+                f"{path} was not answered by our pipeline in process, so it holds no drafts",
+                "replay a report of `byline eval` without --endpoint or --pipeline naive",
+            )
+        if backend == "extractive":
+            raise InvalidInput(f"{path} was answered without a model", "replay a local or openai run")
+        drafts = {
+            q["question"]: StoredDraft(q.get("draft") or "", q.get("completion_tokens"))
+            for q in questions
+            # An error or a fallback left no reply of this backend's model to replay.
+            if q.get("answer") is not None and q.get("draft") is not None and q.get("backend") == backend
+        }
+        return cls(path=path, backend=backend, drafts=drafts, digest=_digest(sorted(drafts.items())))
 
 
 class NaiveAnswerer(InProcessAnswerer):
@@ -388,9 +489,19 @@ def _problem(response: Any) -> str:
 
 @contextmanager
 def open_answerer(
-    settings: Settings, pipeline_kind: PipelineKind, backend: Backend | None, endpoint: str | None
+    settings: Settings,
+    pipeline_kind: PipelineKind,
+    backend: Backend | None,
+    endpoint: str | None,
+    replay: ReplaySource | None = None,
 ) -> Iterator[Answerer]:
-    """Build the answerer for a run and release what it holds (store lock, HTTP client)."""
+    """Build the answerer for a run and release what it holds (store lock, HTTP client).
+    With `replay`, the model's replies come from that report (its backend is used)."""
+    if replay is not None and (endpoint or pipeline_kind != "ours"):
+        raise InvalidInput(
+            "--replay runs our pipeline in process; it can't be combined with --endpoint or --pipeline naive",
+            "drop one of the options",
+        )
     if endpoint:
         if pipeline_kind != "ours":
             raise InvalidInput(
@@ -405,6 +516,16 @@ def open_answerer(
         return
     from rag.pipeline import Pipeline
 
+    if replay is not None:
+        generator = ReplayGenerator(replay.backend, settings.max_answer_tokens)
+        replaying = settings.model_copy(update={"llm_backend": replay.backend})
+        pipeline = Pipeline(replaying, {replay.backend: generator})
+        try:
+            pipeline.ensure_seeded()
+            yield ReplayAnswerer(pipeline, replay, generator)
+        finally:
+            pipeline.close()
+        return
     backend = backend or settings.resolved_llm_backend
     if pipeline_kind == "naive" and backend == "extractive":
         raise InvalidInput(
@@ -506,17 +627,28 @@ def run_eval(
     console: Console | None = None,
     judge: LLMJudge | None = None,
     split: str | None = None,
+    replay: ReplaySource | None = None,
 ) -> RunResult:
     """The whole run: answers (cached), deterministic scores, and the optional judge.
     `split` only labels the run (the items are already chosen), so a report says whether
-    its numbers are dev or held-out test numbers."""
-    with open_answerer(settings, pipeline_kind, backend, endpoint) as answerer:
+    its numbers are dev or held-out test numbers. `replay`: the model's replies come from
+    that report (see `ReplayAnswerer`)."""
+    if replay is not None:
+        backend = replay.backend
+    with open_answerer(settings, pipeline_kind, backend, endpoint, replay) as answerer:
         rows, meta = run_answers(
             items, answerer, cache_dir=out_dir / ".cache" if use_cache else None, console=console
         )
     label = backend or ("server default" if endpoint else settings.resolved_llm_backend)
     meta.update(
-        {"pipeline": pipeline_kind, "backend": label, "endpoint": endpoint, "n": len(items), "split": split}
+        {
+            "pipeline": pipeline_kind,
+            "backend": label,
+            "endpoint": endpoint,
+            "n": len(items),
+            "split": split,
+            "replay": str(replay.path) if replay else None,
+        }
     )
     result = RunResult(
         items=list(items),

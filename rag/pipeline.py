@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Generator as Gen
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -99,7 +99,9 @@ def sample_files(seeds_dir: Path) -> list[Path]:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, generators: Mapping[Backend, Generator] | None = None) -> None:
+        """`generators`: a backend's generator given instead of built from the settings (the
+        eval replays stored drafts through everything after the model this way)."""
         self.settings = settings
         self.embedder = CachedEmbedder(build_embedder(settings))
         self.store = ChromaStore(settings, self.embedder.name)
@@ -112,7 +114,7 @@ class Pipeline:
         self.verifier = Verifier(self.embedder)
         self.policy = AbstentionPolicy(settings)
         self._local_server = LocalServer(settings)
-        self._generators: dict[Backend, Generator] = {}
+        self._generators: dict[Backend, Generator] = dict(generators or {})
         self.extractive = ExtractiveGenerator(self.settings)
         self._lock = threading.Lock()
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
-from support.llm import ScriptedLLM
+from support.llm import BAD_CITATION, Reply, ScriptedLLM
 from typer.testing import CliRunner, Result
 
 from eval.cli import eval_command, parse_thresholds
@@ -20,6 +21,8 @@ from eval.runner import (
     DEFAULT_GOLD,
     InProcessAnswerer,
     LLMJudge,
+    ReplayGenerator,
+    StoredDraft,
     load_gold,
     run_eval,
     select_items,
@@ -28,7 +31,8 @@ from rag.config import Settings
 from rag.errors import InvalidInput
 from rag.pipeline import Pipeline
 from rag.premises import event_premise
-from rag.prompts import build_messages
+from rag.prompts import MODEL_ABSTAIN, build_messages
+from rag.types import Context, Usage
 
 app = typer.Typer()
 app.command()(eval_command)
@@ -528,3 +532,125 @@ def test_html_shows_the_funnel_per_type(data_dir: Path, small_gold: Path, tmp_pa
     for label in ("in top-20 chunks", "in top-6 chunks", "in prompt", "in draft", "correct"):
         assert all(label in svg for svg in funnels)
     assert "<script" not in page and "https://" not in page
+
+
+# --- replaying a run's drafts -------------------------------------------------------------------------
+def _answers(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(q["id"], q["answer"], q["abstained"], q["citations"]) for q in report["questions"]]
+
+
+def test_replay_gives_a_runs_answers_back_without_a_model(
+    data_dir: Path, small_gold: Path, tmp_path: Path
+) -> None:
+    """Replaying a run's drafts through unchanged code gives back every answer of that run —
+    what makes a replay a measurement of a change after the model — and no model is asked:
+    the LLM's address is dead during the replay."""
+    with ScriptedLLM() as llm:
+        llm.then(Reply(text=MODEL_ABSTAIN), Reply(text=BAD_CITATION))
+        ran = invoke(
+            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
+            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
+        )  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+    old_path = tmp_path / "run" / "report.json"
+    old = json.loads(old_path.read_text(encoding="utf-8"))
+    assert old["questions"][0]["draft"] == ""  # "I don't know" is held back, never streamed
+    assert all(q["completion_tokens"] is not None for q in old["questions"])
+
+    replayed = invoke(
+        data_dir, "--gold", str(small_gold), "--replay", str(old_path), "--out", str(tmp_path / "replay"),
+        "--compare", str(old_path),
+        env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "test-key"},
+    )  # fmt: skip
+    assert replayed.exit_code == 0, replayed.output
+    new = json.loads((tmp_path / "replay" / "report.json").read_text(encoding="utf-8"))
+    assert _answers(new) == _answers(old)
+    assert [q["draft"] for q in new["questions"]] == [q["draft"] for q in old["questions"]]
+    assert new["meta"]["replay"] == str(old_path) and new["meta"]["backend"] == "openai"
+    assert "answers changed, still as right or wrong (0)" in replayed.output
+
+
+def test_replay_answers_from_the_stored_drafts(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    """The replayed answer is the stored draft's: a report whose drafts all say "I don't
+    know" replays as abstentions where the original run answered (but the one whose
+    false premise the sources correct)."""
+    with ScriptedLLM() as llm:
+        ran = invoke(
+            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
+            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
+        )  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
+    answered = [q["id"] for q in report["questions"] if not q["abstained"]]
+    assert answered, "the scripted answer is supported for some question"
+    for q in report["questions"]:
+        q["draft"] = ""
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(report), encoding="utf-8")
+
+    replayed = invoke(
+        data_dir, "--gold", str(small_gold), "--replay", str(edited), "--out", str(tmp_path / "r")
+    )
+    assert replayed.exit_code == 0, replayed.output
+    new = {
+        q["id"]: q
+        for q in json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))["questions"]
+    }
+    old = {q["id"]: q for q in report["questions"]}
+    assert all(new[qid]["answer"] != old[qid]["answer"] for qid in answered)
+    reasons = [new[qid]["abstain_reason"] for qid in answered]
+    assert reasons.count("the model found no answer in the sources") >= len(answered) - 1
+
+
+def test_replay_without_a_stored_draft_is_an_error_row(
+    data_dir: Path, small_gold: Path, tmp_path: Path
+) -> None:
+    """A question the replayed report does not hold (added to the gold set since) is
+    recorded as an error, never answered by some other path."""
+    with ScriptedLLM() as llm:
+        ran = invoke(
+            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
+            "--limit", "2", env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
+        )  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+    replayed = invoke(
+        data_dir, "--gold", str(small_gold), "--replay", str(tmp_path / "run" / "report.json"),
+        "--out", str(tmp_path / "r"), "--limit", "3",
+    )  # fmt: skip
+    assert replayed.exit_code == 0, replayed.output
+    rows = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))["questions"]
+    assert [q["error"] is None for q in rows] == [True, True, False]
+    assert "no draft" in rows[2]["error"]
+
+
+def test_replay_usage_errors_exit_2(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+    out = tmp_path / "extractive"
+    assert (
+        invoke(data_dir, "--gold", str(small_gold), "--backend", "extractive", "--out", str(out)).exit_code
+        == 0
+    )
+    extractive = str(out / "report.json")
+    for args, message in [
+        (["--replay", extractive], "answered without a model"),
+        (["--replay", str(tmp_path / "missing.json")], "cannot read"),
+        (["--replay", extractive, "--endpoint", "http://127.0.0.1:9"], "drop --endpoint"),
+    ]:
+        result = invoke(data_dir, "--gold", str(small_gold), *args)
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+
+
+def test_replay_of_an_older_report_cuts_a_draft_the_token_cap_cut() -> None:
+    """Reports written before token counts were kept: a draft ending inside a sentence is
+    one the cap cut, so the pipeline gets the cap's count (and drops the unfinished end)."""
+    generator = ReplayGenerator("local", max_answer_tokens=100)
+    for text, tokens in [
+        ("The talks are in Lisbon [1]. Ana Costa will", 100),
+        ("The talks are in Lisbon [1].", 0),
+    ]:
+        generator.current = StoredDraft(text, None)
+        stream = generator.stream(Context(question="Where are the talks?", passages=[], best_relevance=0.0))
+        assert next(stream) == text
+        with pytest.raises(StopIteration) as done:
+            next(stream)
+        assert done.value.value == Usage(completion_tokens=tokens)
