@@ -344,8 +344,10 @@ class ReplayGenerator:
         if tokens is None:
             from rag.pipeline import complete_sentences
 
-            # Older reports: a draft ending inside a sentence is one the token cap cut.
-            tokens = self._max_answer_tokens if complete_sentences(text) != text else 0
+            # Older reports: a draft ending inside a sentence (words after its last full
+            # stop, not just a stray closing quote) is one the token cap cut.
+            unfinished = text[len(complete_sentences(text)) :]
+            tokens = self._max_answer_tokens if any(ch.isalnum() for ch in unfinished) else 0
         return Usage(completion_tokens=tokens)
 
 

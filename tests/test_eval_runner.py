@@ -647,6 +647,7 @@ def test_replay_of_an_older_report_cuts_a_draft_the_token_cap_cut() -> None:
     for text, tokens in [
         ("The talks are in Lisbon [1]. Ana Costa will", 100),
         ("The talks are in Lisbon [1].", 0),
+        ('Ana Costa said "yes. "', 0),  # a stray closing quote is no unfinished sentence
     ]:
         generator.current = StoredDraft(text, None)
         stream = generator.stream(Context(question="Where are the talks?", passages=[], best_relevance=0.0))
