@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from eval.metrics import FAIL_OVER_METRICS, FAIL_UNDER_METRICS, above_thresholds, below_thresholds
+from eval.replay import ReplaySource
 from eval.report import (
     aggregates_json,
     build_report,
@@ -32,7 +33,6 @@ from eval.runner import (
     DEFAULT_GOLD,
     LLMJudge,
     PipelineKind,
-    ReplaySource,
     load_gold,
     run_eval,
     select_items,

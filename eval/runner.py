@@ -21,7 +21,6 @@ import json
 import os
 import random
 import time
-from collections.abc import Generator as Gen
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,10 +40,11 @@ from eval.metrics import (
     aggregate_by_type,
     score_question,
 )
+from eval.replay import ReplayGenerator, ReplaySource
 from rag.config import Settings
 from rag.errors import BylineError, InvalidInput
-from rag.prompts import MODEL_ABSTAIN, format_passage
-from rag.types import Answer, Backend, Context, Turn, Usage
+from rag.prompts import format_passage
+from rag.types import Answer, Backend, Context
 
 DEFAULT_GOLD = Path(__file__).resolve().parent / "gold" / "qa.jsonl"
 PipelineKind = Literal["ours", "naive"]
@@ -304,53 +304,6 @@ class InProcessAnswerer:
         )
 
 
-@dataclass(frozen=True)
-class StoredDraft:
-    """One question's model reply as a past run's report kept it."""
-
-    text: str  # the streamed draft; empty when the model said "I don't know" (never streamed)
-    completion_tokens: int | None  # None in reports written before token counts were kept
-
-
-class ReplayGenerator:
-    """Hands back the reply a past run's model wrote instead of asking a model. A change
-    after the model (verifier, abstention policy, conflicts) is then measured on every
-    stored draft in seconds, where a local run takes twenty minutes; a replay of unchanged
-    code must give the report's answers back, which the tests check."""
-
-    def __init__(self, backend: Backend, max_answer_tokens: int) -> None:
-        self._backend: Backend = backend
-        self._max_answer_tokens = max_answer_tokens
-        self.current: StoredDraft | None = None
-
-    @property
-    def backend(self) -> Backend:
-        return self._backend
-
-    def stream(
-        self,
-        context: Context,
-        history: list[Turn] | None = None,
-        deadline: float | None = None,
-        *,
-        insist: bool = False,
-    ) -> Gen[str, None, Usage]:
-        del context, history, deadline, insist  # the reply was written already
-        if self.current is None:
-            raise BylineError("no stored draft for this question")
-        text = self.current.text.strip() or MODEL_ABSTAIN
-        yield text
-        tokens = self.current.completion_tokens
-        if tokens is None:
-            from rag.pipeline import complete_sentences
-
-            # Older reports: a draft ending inside a sentence (words after its last full
-            # stop, not just a stray closing quote) is one the token cap cut.
-            unfinished = text[len(complete_sentences(text)) :]
-            tokens = self._max_answer_tokens if any(ch.isalnum() for ch in unfinished) else 0
-        return Usage(completion_tokens=tokens)
-
-
 class ReplayAnswerer(InProcessAnswerer):
     """Our pipeline with each question's model reply taken from a past report: retrieval,
     context and everything after the model run as the code now is. Latencies leave out
@@ -373,39 +326,6 @@ class ReplayAnswerer(InProcessAnswerer):
             return super().ask(question)
         finally:
             self.generator.current = None
-
-
-@dataclass(frozen=True)
-class ReplaySource:
-    """The drafts of a past report, by question text, and the backend that wrote them."""
-
-    path: Path
-    backend: Backend
-    drafts: dict[str, StoredDraft]
-    digest: str
-
-    @classmethod
-    def load(cls, path: Path) -> ReplaySource:
-        try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-            meta, questions = report["meta"], report["questions"]
-            backend = meta["config"]["backend"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"cannot read {path} as an eval report: {exc}", "check --replay") from exc
-        if meta.get("pipeline") != "ours" or meta["config"].get("mode") not in ("in-process", "replay"):
-            raise InvalidInput(
-                f"{path} was not answered by our pipeline in process, so it holds no drafts",
-                "replay a report of `byline eval` without --endpoint or --pipeline naive",
-            )
-        if backend == "extractive":
-            raise InvalidInput(f"{path} was answered without a model", "replay a local or openai run")
-        drafts = {
-            q["question"]: StoredDraft(q.get("draft") or "", q.get("completion_tokens"))
-            for q in questions
-            # An error or a fallback left no reply of this backend's model to replay.
-            if q.get("answer") is not None and q.get("draft") is not None and q.get("backend") == backend
-        }
-        return cls(path=path, backend=backend, drafts=drafts, digest=_digest(sorted(drafts.items())))
 
 
 class NaiveAnswerer(InProcessAnswerer):

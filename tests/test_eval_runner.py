@@ -15,14 +15,13 @@ from typer.testing import CliRunner, Result
 
 from eval.cli import eval_command, parse_thresholds
 from eval.metrics import FAIL_OVER_METRICS, FAIL_UNDER_METRICS, GoldItem, normalise
+from eval.replay import ReplayGenerator, StoredDraft
 from eval.report import build_report, compare_reports, render_html
 from eval.runner import (
     CACHE_VERSION,
     DEFAULT_GOLD,
     InProcessAnswerer,
     LLMJudge,
-    ReplayGenerator,
-    StoredDraft,
     load_gold,
     run_eval,
     select_items,
