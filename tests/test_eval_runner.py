@@ -538,88 +538,88 @@ def _answers(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(q["id"], q["answer"], q["abstained"], q["citations"]) for q in report["questions"]]
 
 
+@pytest.fixture(scope="module")
+def scripted_run(data_dir: Path, small_gold: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run of the small gold set against a scripted LLM: the first reply "I don't know",
+    the second a citation of a passage that does not exist, the rest a plain answer."""
+    out = tmp_path_factory.mktemp("scripted-run")
+    with ScriptedLLM() as llm:
+        llm.then(Reply(text=MODEL_ABSTAIN), Reply(text=BAD_CITATION))
+        ran = invoke(
+            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(out),
+            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
+        )  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+    return out / "report.json"
+
+
+def _questions(path: Path) -> dict[str, dict[str, Any]]:
+    return {q["id"]: q for q in json.loads(path.read_text(encoding="utf-8"))["questions"]}
+
+
 def test_replay_gives_a_runs_answers_back_without_a_model(
-    data_dir: Path, small_gold: Path, tmp_path: Path
+    data_dir: Path, small_gold: Path, scripted_run: Path, tmp_path: Path
 ) -> None:
     """Replaying a run's drafts through unchanged code gives back every answer of that run —
     what makes a replay a measurement of a change after the model — and no model is asked:
     the LLM's address is dead during the replay."""
-    with ScriptedLLM() as llm:
-        llm.then(Reply(text=MODEL_ABSTAIN), Reply(text=BAD_CITATION))
-        ran = invoke(
-            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
-            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
-        )  # fmt: skip
-        assert ran.exit_code == 0, ran.output
-    old_path = tmp_path / "run" / "report.json"
-    old = json.loads(old_path.read_text(encoding="utf-8"))
+    old = json.loads(scripted_run.read_text(encoding="utf-8"))
     assert old["questions"][0]["draft"] == ""  # "I don't know" is held back, never streamed
     assert all(q["completion_tokens"] is not None for q in old["questions"])
 
     replayed = invoke(
-        data_dir, "--gold", str(small_gold), "--replay", str(old_path), "--out", str(tmp_path / "replay"),
-        "--compare", str(old_path),
+        data_dir, "--gold", str(small_gold), "--replay", str(scripted_run), "--out", str(tmp_path),
+        "--compare", str(scripted_run),
         env={"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "test-key"},
     )  # fmt: skip
     assert replayed.exit_code == 0, replayed.output
-    new = json.loads((tmp_path / "replay" / "report.json").read_text(encoding="utf-8"))
+    new = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert _answers(new) == _answers(old)
     assert [q["draft"] for q in new["questions"]] == [q["draft"] for q in old["questions"]]
-    assert new["meta"]["replay"] == str(old_path) and new["meta"]["backend"] == "openai"
+    assert new["meta"]["replay"] == str(scripted_run) and new["meta"]["backend"] == "openai"
     assert "answers changed, still as right or wrong (0)" in replayed.output
 
 
-def test_replay_answers_from_the_stored_drafts(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
+def test_replay_answers_from_the_stored_drafts(
+    data_dir: Path, small_gold: Path, scripted_run: Path, tmp_path: Path
+) -> None:
     """The replayed answer is the stored draft's: a report whose drafts all say "I don't
     know" replays as abstentions where the original run answered (but the one whose
     false premise the sources correct)."""
-    with ScriptedLLM() as llm:
-        ran = invoke(
-            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
-            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
-        )  # fmt: skip
-        assert ran.exit_code == 0, ran.output
-    report = json.loads((tmp_path / "run" / "report.json").read_text(encoding="utf-8"))
-    answered = [q["id"] for q in report["questions"] if not q["abstained"]]
+    report = json.loads(scripted_run.read_text(encoding="utf-8"))
+    old = {q["id"]: q for q in report["questions"]}
+    answered = [qid for qid, q in old.items() if not q["abstained"]]
     assert answered, "the scripted answer is supported for some question"
     for q in report["questions"]:
         q["draft"] = ""
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(report), encoding="utf-8")
 
-    replayed = invoke(
-        data_dir, "--gold", str(small_gold), "--replay", str(edited), "--out", str(tmp_path / "r")
-    )
+    replayed = invoke(data_dir, "--gold", str(small_gold), "--replay", str(edited), "--out", str(tmp_path))
     assert replayed.exit_code == 0, replayed.output
-    new = {
-        q["id"]: q
-        for q in json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))["questions"]
-    }
-    old = {q["id"]: q for q in report["questions"]}
+    new = _questions(tmp_path / "report.json")
     assert all(new[qid]["answer"] != old[qid]["answer"] for qid in answered)
     reasons = [new[qid]["abstain_reason"] for qid in answered]
     assert reasons.count("the model found no answer in the sources") >= len(answered) - 1
 
 
 def test_replay_without_a_stored_draft_is_an_error_row(
-    data_dir: Path, small_gold: Path, tmp_path: Path
+    data_dir: Path, small_gold: Path, scripted_run: Path, tmp_path: Path
 ) -> None:
     """A question the replayed report does not hold (added to the gold set since) is
     recorded as an error, never answered by some other path."""
-    with ScriptedLLM() as llm:
-        ran = invoke(
-            data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(tmp_path / "run"),
-            "--limit", "2", env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
-        )  # fmt: skip
-        assert ran.exit_code == 0, ran.output
+    report = json.loads(scripted_run.read_text(encoding="utf-8"))
+    missing = report["questions"].pop(2)["id"]
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps(report), encoding="utf-8")
+
     replayed = invoke(
-        data_dir, "--gold", str(small_gold), "--replay", str(tmp_path / "run" / "report.json"),
-        "--out", str(tmp_path / "r"), "--limit", "3",
-    )  # fmt: skip
+        data_dir, "--gold", str(small_gold), "--replay", str(partial), "--out", str(tmp_path), "--limit", "3"
+    )
     assert replayed.exit_code == 0, replayed.output
-    rows = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))["questions"]
-    assert [q["error"] is None for q in rows] == [True, True, False]
-    assert "no draft" in rows[2]["error"]
+    rows = _questions(tmp_path / "report.json")
+    assert [qid for qid, q in rows.items() if q["error"]] == [missing]
+    assert "no draft" in rows[missing]["error"]
 
 
 def test_replay_usage_errors_exit_2(data_dir: Path, small_gold: Path, tmp_path: Path) -> None:
