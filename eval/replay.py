@@ -8,7 +8,6 @@ before the model (retrieval, context, prompt) still needs a real run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Generator as Gen
 from dataclasses import dataclass
@@ -72,7 +71,6 @@ class ReplaySource:
     path: Path
     backend: Backend
     drafts: dict[str, StoredDraft]
-    digest: str
 
     @classmethod
     def load(cls, path: Path) -> ReplaySource:
@@ -95,9 +93,4 @@ class ReplaySource:
             # An error or a fallback left no reply of this backend's model to replay.
             if q.get("answer") is not None and q.get("draft") is not None and q.get("backend") == backend
         }
-        stored = sorted((q, d.text, d.completion_tokens) for q, d in drafts.items())
-        return cls(path=path, backend=backend, drafts=drafts, digest=_digest(stored))
-
-
-def _digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+        return cls(path=path, backend=backend, drafts=drafts)

@@ -1,8 +1,9 @@
 """Runs every gold question through a pipeline and keeps what came back.
 
-Three ways to get answers, one shape of result (`Row`):
+Four ways to get answers, one shape of result (`Row`):
 - in process: our `Pipeline`, streamed so the stage metrics see what each stage produced
   (the prompt's passages, the raw draft), plus a deeper retrieval call (top 20 chunks);
+- `replay`: the same, with the model's replies taken from a past report (`eval.replay`);
 - `naive`: the plain llama-index recipe over the same store (`eval.naive`);
 - `endpoint`: a running service's `POST /v1/ask`, so a deployment can be evaluated.
 
@@ -315,7 +316,8 @@ class ReplayAnswerer(InProcessAnswerer):
         self.generator = generator
 
     def fingerprint(self) -> dict[str, Any]:
-        return {**super().fingerprint(), "mode": "replay", "replay": self.replay.digest}
+        drafts = sorted((q, d.text, d.completion_tokens) for q, d in self.replay.drafts.items())
+        return {**super().fingerprint(), "mode": "replay", "replay": _digest(drafts)}
 
     def ask(self, question: str) -> Row:
         stored = self.replay.drafts.get(question)
