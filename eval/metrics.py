@@ -384,21 +384,27 @@ _BROKEN_RULES = (
     re.compile(r",\s*,"),  # two commas
     re.compile(r"\(\s*\)|\[\s*\]"),  # an emptied parenthesis
     re.compile(rf"\b{_ENDLESS}\s*[.!?]+[\"'\u201d\u2019]*$", re.I),  # "… according to."
+    # A padded closing quote ("here. \" [2]", "\"farmers, \" while"): an opening one is
+    # never followed by a space.
+    re.compile(r'(?:^|[.,;:!?])\s+"(?=\s|$)'),
 )
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _LOWERCASE_START = re.compile(r"^[a-z]+(?![A-Za-z])")  # "iPhone", "eBay" are names, not breaks
+_MARKER_TEXT = re.compile(r"\[\d+\]")
 
 
 def broken_sentences(text: str) -> list[str]:
     """Sentences of an answer that look broken by marker edits (the verifier removing
     "[n]", or a sentence around it): a lowercase start, a preposition or article left
     before a comma or at the end, a space or comma before the full stop, doubled commas,
-    empty parentheses. Markers still in place are fine: "In [1], Trump said" is whole, and
-    a quotation may start in lowercase."""
+    empty parentheses, a padded closing quote, a marker stranded after the full stop.
+    Markers still in place are fine: "In [1], Trump said" is whole, and a quotation may
+    start in lowercase."""
     broken = []
     for sentence in split_sentences(text):
         body = _BULLET.sub("", sentence)
-        if _LOWERCASE_START.match(body) or any(rule.search(body) for rule in _BROKEN_RULES):
+        stranded = not re.search(r"[^\W_]", _MARKER_TEXT.sub("", body))  # '" [2].' after a full stop
+        if stranded or _LOWERCASE_START.match(body) or any(rule.search(body) for rule in _BROKEN_RULES):
             broken.append(sentence)
     return broken
 

@@ -369,7 +369,10 @@ class Verifier:
         for text, ns in parts:
             markers = "".join(f"[{order[n]}]" for n in ns)
             body = renumber(text, order).rstrip()
-            if markers and body and body[-1] in ".!?":
+            if markers and body[-2:] in ('."', ".”"):
+                # A quotation ending the sentence: its full stop moves after the marker.
+                written.append(f"{body[:-2]}{body[-1]} {markers}.")
+            elif markers and body and body[-1] in ".!?":
                 written.append(f"{body[:-1]} {markers}{body[-1]}")
             else:
                 written.append(f"{body} {markers}.".strip() if markers else body)

@@ -746,7 +746,33 @@ def clean_claim(sentence: str) -> str:
     text = re.sub(rf",?\s*and\s+{_WHO}\s+(?:also\s+)?{_VERB}\s+(?:this|it)\b", "", text, flags=re.I)
     text = strip_markers(text)
     text = re.sub(r"\(\s*\)", "", text)
-    text = re.sub(r"\s{2,}", " ", text).strip(" ,;:")
+    text = tidy_typography(re.sub(r"\s{2,}", " ", text).strip(" ,;:")).strip(" ,;:")
     if not re.search(r"[A-Za-z0-9]", text):
         return ""
     return text[:1].upper() + text[1:]
+
+
+_SPACED_INITIAL = re.compile(r"\b([A-Z])\. (?=[A-Z]\.)")  # "U. S." → "U.S."
+
+
+def tidy_typography(text: str) -> str:
+    """The model's punctuation as a reader expects it. It spaces initials ("U. S.
+    Treasury") and pads closing quotes ("told reporters here. \"", "about \"farmers, \"
+    while"); once "which states that" has gone, a whole sentence may be left wrapped in
+    quotes, and that sentence is the news itself, so it goes unwrapped. Curly quotes are the
+    article's own and stay; with an odd number of straight quotes the pairs are unknown, so
+    the quotes stay as they are."""
+    text = _SPACED_INITIAL.sub(r"\1.", text)
+    marks = [m.start() for m in re.finditer('"', text)]
+    if not marks or len(marks) % 2:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for opening, closing in zip(marks[::2], marks[1::2], strict=True):
+        pieces += [text[last:opening], '"', text[opening + 1 : closing].strip(), '"']
+        last = closing + 1
+    pieces.append(text[last:])
+    tidied = "".join(pieces)
+    if len(marks) == 2 and marks[0] == 0 and marks[1] == len(text) - 1:
+        return tidied[1:-1]
+    return tidied

@@ -280,10 +280,29 @@ def test_a_count_of_calls_answers_how_many_not_how_long() -> None:
         ("According to the information given in [2], the levy rose.", "The levy rose."),
         # A named outlet is attribution, not a pointer to the sources.
         ("According to the Lisbon Post, the levy rose.", "According to the Lisbon Post, the levy rose."),
+        # The model's quotes: a whole quoted sentence is the news; a padded closing quote closes up.
+        (
+            'This can be seen in [2], which states that "Rui Lopes will visit Porto on Monday. "',
+            "Rui Lopes will visit Porto on Monday.",
+        ),
+        ('She asked about "wine, " and "fish. "', 'She asked about "wine," and "fish."'),
+        ('"Porto" is where "Lisbon" ends', '"Porto" is where "Lisbon" ends'),
+        ('An odd " quote stays', 'An odd " quote stays'),
+        ("Ana Costa met U. S. officials.", "Ana Costa met U.S. officials."),
     ],
 )
 def test_clean_claim_leaves_no_dangling_reference(sentence: str, cleaned: str) -> None:
     assert clean_claim(sentence) == cleaned
+
+
+def test_quotation_ending_a_sentence_keeps_one_full_stop_after_the_marker(verifier: Verifier) -> None:
+    quoted = Context(
+        question="How did Ana Costa describe the Porto plan?",
+        passages=[_passage(1, "a", "Ana Costa called the Porto plan \u201cbold and risky.\u201d")],
+        best_relevance=0.7,
+    )
+    result = verifier.verify('Ana Costa called the Porto plan "bold and risky." [1]', quoted)
+    assert result.text == 'Ana Costa called the Porto plan "bold and risky" [1].'
 
 
 def test_filler_sentence_is_dropped_and_answer_kept(verifier: Verifier, context: Context) -> None:

@@ -419,6 +419,9 @@ BROKEN = [
     "The deal was reported in the.",
     "Leavitt confirmed it. the meeting is on Thursday.",
     "- the summit is in Gyeongju.",
+    'Ana Costa will visit Porto, she told reporters here. " [2].',
+    'Rui Lopes asked about "wine, " while Ana Costa asked about fish.',
+    '"Ana Costa will visit Porto." [1].',
 ]
 WHOLE = [
     "Trump and Xi will meet in Gyeongju [1].",
@@ -433,6 +436,8 @@ WHOLE = [
     "It is Plan A. The articles don't say more.",
     "Trump will meet Xi... or so he says.",
     "- Trump will meet Xi.\n- Xi will meet Trump.",
+    'Ana Costa called the plan "bold" [1]. Rui Lopes said, "We will see."',
+    'She called it "bold and risky" [1].',
 ]
 
 
