@@ -36,6 +36,7 @@ from rag.dates import (
     annotate_weekdays,
     asked_date_event,
     asks_day_count,
+    asks_year_count,
     clause_date,
     date_weekdays,
     dated_positions,
@@ -69,6 +70,7 @@ from rag.text import (
     without_dateline,
     words_in,
     written_number,
+    years_in,
 )
 from rag.types import Citation, ClaimCheck, Conflict, Context, Passage, Span
 
@@ -531,6 +533,37 @@ class Verifier:
         total = (f"{span} is {count} {unit}.", list(dict.fromkeys(n for *_, n in dated)))
         return [*lines, total]
 
+    def count_years(
+        self,
+        context: Context,
+        sentences: dict[int, list[Span]],
+        sentence_vectors: dict[int, np.ndarray],
+    ) -> list[tuple[str, list[int]]]:
+        """The answer to "How many years have passed since X?", worked out: the sentence
+        that dates X to a past year (one year in it; `match_score` with the question at
+        least `MATCH_MIN_SCORE`), cited, then the years from it to the year the reports
+        were written ("Their last visit was in 2019 [1]. From 2019 to 2025 is 6 years.").
+        Empty when no article is dated or no sentence names one past year."""
+        now = _first_date(context.passages) or context.reported_on
+        if now is None:
+            return []
+        terms = tuple(dict.fromkeys(content_terms(context.question)))
+        (question_vector,) = self._embedder.embed([context.question])  # cached: retrieval embedded it
+
+        def one_past_year(_: Passage, span: Span) -> tuple[int, str] | None:
+            said = without_dateline(span.text)
+            years = {int(y) for y in years_in(said)} - {now.year}
+            (year,) = years if len(years) == 1 else (now.year,)
+            return (year, said) if year < now.year else None
+
+        best = _best_sentence(context, sentences, sentence_vectors, question_vector, terms, one_past_year)
+        if best is None:
+            return []
+        _, n, (year, said) = best
+        gap = now.year - year
+        unit = "year" if gap == 1 else "years"
+        return [(f"{said.strip().rstrip('.')}.", [n]), (f"From {year} to {now.year} is {gap} {unit}.", [n])]
+
     # --- rate changes -------------------------------------------------------------------
     def work_out_rate(
         self,
@@ -598,7 +631,8 @@ class Verifier:
             or date_premise(context.question, context.passages, context.article_texts)
         )
         events = day_count_events(context.question)
-        if abstained and premise is None and not events and rate_asked is None:
+        years_asked = asks_year_count(context.question)
+        if abstained and premise is None and not events and rate_asked is None and not years_asked:
             return Verified(ABSTAIN_TEXT, [], [], [], model_abstained=True)
         claims, sentences, sentence_vectors = self.score_claims("" if abstained else draft_text, context)
         checks, kept = self.attach_citations(claims, context, sentence_vectors)
@@ -614,6 +648,10 @@ class Verifier:
         if counted:
             # The count worked out from the sources replaces the model's dates and counts.
             kept = [*counted, *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
+        counted_years = self.count_years(context, sentences, sentence_vectors) if years_asked else []
+        if counted_years:
+            # The years worked out from the sources replace the model's own count.
+            kept = [*counted_years, *((t, ns) for t, ns in kept if not _names_years(t))]
         worked_out = (
             self.work_out_rate(rate_asked, context, sentences, sentence_vectors) if rate_asked else []
         )
@@ -701,6 +739,12 @@ def _year_from(passages: Iterable[Passage]) -> dt.date:
     """Where an undated article's "Oct. 27" is placed: in a dated one's year, else in a
     common year (a day count is right either way unless it crosses a Feb. 29)."""
     return _first_date(passages) or COMMON_YEAR
+
+
+def _names_years(text: str) -> bool:
+    """Whether an answer sentence gives a number of years (the model's own count, which
+    one worked out from the sources replaces)."""
+    return any(unit == "year" for _, unit in quantities(text))
 
 
 def _names_rate(text: str) -> bool:

@@ -309,6 +309,7 @@ class ContextBuilder:
             best_relevance=max(s.cosine for s in scored),
             prompt_tokens_estimate=used,
             article_texts=article_texts,
+            reported_on=max((s.chunk.date for s in scored if s.chunk.date), default=None),
         )
 
     @staticmethod

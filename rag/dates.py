@@ -242,8 +242,12 @@ def day_count_events(question: str) -> list[str]:
 # one event. Not "what day" (often a weekday), "which year" or "which month" (coarser than a
 # date, and answered as such).
 _WHEN = re.compile(
-    r"^\W*(?:and\s+|so\s+|but\s+)?(?:on\s+|by\s+)?(?:when|(?:what|which)\s+(?:calendar\s+)?date)\s+"
-    r"(?:did|does|do|was|were|is|are|will|would|had|has|have)\s+(?P<event>[^?]+?)[\s?.!]*$",
+    r"^\W*(?:and\s+|so\s+|but\s+)?(?:on\s+|by\s+)?(?:"
+    # "What was the date when X?", "What date was it when X?", "What is the date on which X?"
+    r"what\s+(?:was|is|will\s+be)\s+the\s+(?:calendar\s+)?date\s+(?:when|on\s+which|that)"
+    r"|what\s+(?:calendar\s+)?date\s+(?:was|is)\s+it\s+when"
+    r"|(?:when|(?:what|which)\s+(?:calendar\s+)?date)\s+(?:did|does|do|was|were|is|are|will|would|had|has|have)"
+    r")\s+(?P<event>[^?]+?)[\s?.!]*$",
     re.I,
 )
 
@@ -308,15 +312,32 @@ def asks_day_count(question: str) -> bool:
     return _DAY_COUNT.search(question) is not None
 
 
+# "How many years have passed since they last met?", "How many years between that visit
+# and this one?": the years from a past event to the reports' own. Not "For how many years
+# does the plan run?", which asks a span the sources state.
+_YEAR_COUNT = re.compile(r"\bhow many (?:full\s+)?years\b", re.I)
+_SINCE_THEN = re.compile(
+    r"\b(?:since|ago|passed|elapsed|gone by)\b|\band (?:this|the current|the latest|now|today)\b", re.I
+)
+
+
+def asks_year_count(question: str) -> bool:
+    """"How many years have passed since X?": the gap from a past year to the present one."""
+    return bool(_YEAR_COUNT.search(question) and _SINCE_THEN.search(question))
+
+
 def day_count(question: str, days: set[dt.date]) -> int | None:
     """The number of days a day-count question asks for, from the two dates an answer
     gives (the small model finds the dates but miscounts between them); None unless
-    exactly two. Inclusive for how long something runs, else the gap."""
+    exactly two. Inclusive for how long one event runs, else the gap: a question between
+    two events is a gap even where a word of it looks like a span ("from the meeting to
+    the day the truce runs out", "since they last met")."""
     if len(days) != 2:
         return None
     first, last = sorted(days)
     gap = (last - first).days
-    return gap + 1 if _SPAN.search(question) else gap
+    one_event = len(day_count_events(question)) < 2
+    return gap + 1 if one_event and _SPAN.search(question) else gap
 
 
 # Not one already followed by its date: "Thursday (Oct 30, 2025)", "Thursday, Oct. 30".

@@ -142,6 +142,11 @@ class Context(_Frozen):
         "article id), beyond the passages: an article that names two values gives both, it "
         "does not disagree with itself.",
     )
+    reported_on: dt.date | None = Field(
+        default=None,
+        description="The latest publication date among the articles retrieval read: the present "
+        "that 'how many years since …' counts to when no passage's article is dated.",
+    )
 
 
 class Usage(_Frozen):

@@ -626,6 +626,32 @@ def test_a_day_count_is_worked_out_from_the_two_dates_the_answer_gives(verifier:
     assert result.text.endswith("From Oct 27 to Oct 30 is 3 days [1][2].")
 
 
+def test_the_years_since_a_past_event_are_worked_out_from_its_sentence(verifier: Verifier) -> None:
+    """The small model miscounts years ("1 year" from 2019) or gives up: the count is done
+    in code, from the sentence that dates the event, to the year the reports were written."""
+    passages = [
+        _passage(1, "a", "The two mayors last met in person in 2019, before the Porto fair.", 0),
+        _passage(2, "b", "Ana Costa will open the Lisbon fair next week.", 0),
+    ]
+    asked = Context(
+        question="How many years have passed since the two mayors last met in person?",
+        passages=passages,
+        best_relevance=0.7,
+    )
+    for draft in ("They last met in 2019, 1 year ago [1].", "I don't know based on the provided sources."):
+        result = verifier.verify(draft, asked)
+        assert "From 2019 to 2025 is 6 years [1]." in result.text and "1 year" not in result.text
+    # Undated articles count to the latest date retrieval read; with none, there is no count.
+    undated = [p.model_copy(update={"date": None}) for p in passages]
+    read = asked.model_copy(update={"passages": undated, "reported_on": dt.date(2024, 5, 2)})
+    assert "From 2019 to 2024 is 5 years [1]." in verifier.verify("I don't know.", read).text
+    unknown = asked.model_copy(update={"passages": undated})
+    assert verifier.verify("I don't know.", unknown).text == ABSTAIN_TEXT
+    # A span the sources state is not a count from a past year.
+    plan = asked.model_copy(update={"question": "For how many years does the Lisbon plan run?"})
+    assert "From 2019" not in verifier.verify("The plan runs for five years [2].", plan).text
+
+
 def test_the_events_of_a_day_count_are_dated_from_their_own_sentences(verifier: Verifier) -> None:
     """Each event the question names is dated by the source sentence that matches it best;
     the count replaces whatever dates or count the model gave, or its "I don't know"."""
@@ -829,6 +855,10 @@ def test_a_question_giving_someone_the_wrong_country_is_corrected(verifier: Veri
         ("How many days after her arrival was the deal signed?", None),  # two events: a day count
         ("What day of the week does the forum open?", None),  # a weekday, not a date
         ("Which year did the two ministers last meet?", None),
+        ("What was the date when Lisbon finally confirmed the visit?", "Lisbon finally confirmed the visit"),
+        ("What date was it when Ana Costa, on her plane, spoke of a deal?", "Ana Costa, on her plane, spoke of a deal"),
+        ("What is the date on which the Porto lease ends?", "the Porto lease ends"),
+        ("What was the date of the fair?", None),  # no event to date, only a noun
     ],
 )
 def test_asked_date_event(question: str, event: str | None) -> None:

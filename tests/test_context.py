@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from support.chunks import hit
 
@@ -52,6 +54,17 @@ def test_each_event_of_a_day_count_brings_its_dated_sentence(builder: ContextBui
     context = builder.build("How many days separate the tariff deadline from the leaders' meeting?", hits, 64)
     text = " ".join(p.text for p in context.passages)
     assert "Oct. 30" in text and "Nov. 1" in text
+
+
+def test_the_context_records_the_latest_date_retrieval_read(builder: ContextBuilder) -> None:
+    """An undated passage's "since 2019" counts to the newest article retrieval read."""
+    older = hit("a", "The two mayors last met in 2019 in Porto.", 0)
+    newer = hit("b", "Ana Costa opened the Lisbon fair.", 1)
+    newer = newer.model_copy(update={"chunk": newer.chunk.model_copy(update={"date": dt.date(2025, 11, 3)})})
+    undated = older.model_copy(update={"chunk": older.chunk.model_copy(update={"date": None})})
+    context = builder.build("When did the two mayors last meet?", [undated, newer])
+    assert context.reported_on == dt.date(2025, 11, 3)
+    assert builder.build("When did the two mayors last meet?", [undated]).reported_on is None
 
 
 def test_a_part_pointing_back_is_read_with_the_names_the_part_before_it_finds(builder: ContextBuilder) -> None:

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from rag.dates import (
     annotate_relative_dates,
     annotate_weekdays,
     date_weekdays,
     dated_positions,
     dates_in,
+    day_count,
     months_named,
     point_dates,
     resolve_weekday,
@@ -99,3 +102,18 @@ def test_the_weekdays_and_lone_months_a_question_names() -> None:
     assert weekdays_named("What did she say after landing on Saturday?") == ["Saturday"]
     assert months_named("Since the truce ran out in early September, what came back?") == [("September", 9)]
     assert months_named("What happened on September 5?") == []  # a day, not a month
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # How long one event runs counts both ends.
+        ("How many days does the Lisbon fair run?", 3),
+        ("How many days will the Porto summit last?", 3),
+        # A gap between two events, whatever words it uses.
+        ("How many days separate the Lisbon fair from the date the Porto lease runs out?", 2),
+        ("How many days are there between the day Ana Costa last met Rui Lopes and the fair?", 2),
+    ],
+)
+def test_day_count_is_inclusive_only_for_one_event(question: str, expected: int) -> None:
+    assert day_count(question, {dt.date(2025, 10, 30), dt.date(2025, 11, 1)}) == expected
