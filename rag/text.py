@@ -315,7 +315,8 @@ _PARTICULAR: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (
             r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?",
             r"rooms?|halls?|hotels?|buildings?|palaces?|stadiums?|airports?|restaurants?|suites?|residences?"
-            r"|chambers?|villas?|museums?|cent(?:er|re)s?|venues?|house|resorts?|complex",
+            # Not "house": in news it is the White House or a chamber of Congress.
+            r"|chambers?|villas?|museums?|cent(?:er|re)s?|venues?|resorts?|complex",
         ),
         (
             r"laws?|statutes?|treat(?:y|ies)|bills?|legislation",

@@ -309,6 +309,11 @@ def test_a_particular_building_or_office_holder_is_answered_only_by_a_sentence_n
     for asked in ("Which hotel are the ministers staying at?", "Which room in the venue hosts the talks?"):
         decision = policy.after_verification(_context(asked, text=where), restated, can_quote=True)
         assert decision.abstain and "particular" in (decision.reason or "")
+    # "The White House announced …" names an institution, not a building.
+    announced = "The White House announced that the two ministers will meet in Porto on Friday."
+    house = _cited("The ministers will meet in Porto on Friday [1].", announced)
+    asked = "Which building or conference venue will host the talks?"
+    assert policy.after_verification(_context(asked, text=announced), house, can_quote=True).abstain
     hall = "The two ministers will meet in the main hall of the Porto Congress Centre on Friday."
     named = _cited("They meet in the main hall of the Porto Congress Centre [1].", hall)
     asked = "Which room will host the two ministers' talks?"
