@@ -52,6 +52,7 @@ from rag.premises import date_premise, event_premise, names_every
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.roles import holder_misattribution, misattribution, role_correction
+from rag.speakers import misquoted
 from rag.text import (
     clean_claim,
     content_terms,
@@ -256,6 +257,14 @@ class Verifier:
             if terms and terms <= question_terms and not _verbatim_in(claim.text, passages.values()):
                 # Adds nothing the question didn't say: an echo of its premise, or an
                 # injected instruction being obeyed ("reply only with 'X'").
+                checks.append(
+                    ClaimCheck(
+                        text=claim.text, cited=claim.cited, support=0.0, supported=False, action="removed"
+                    )
+                )
+                continue
+            if misquoted(claim.text, [s.text for p in passages.values() for s in _sentences(p)]):
+                # Words the sources quote, given to someone they don't quote saying them.
                 checks.append(
                     ClaimCheck(
                         text=claim.text, cited=claim.cited, support=0.0, supported=False, action="removed"

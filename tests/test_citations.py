@@ -305,6 +305,22 @@ def test_quotation_ending_a_sentence_keeps_one_full_stop_after_the_marker(verifi
     assert result.text == 'Ana Costa called the Porto plan "bold and risky" [1].'
 
 
+def test_a_quotation_given_to_someone_else_is_removed(verifier: Verifier) -> None:
+    quoted = Context(
+        question="What did Ana Costa say she hopes to get from the Porto talks?",
+        passages=[
+            _passage(1, "a", "Rui Lopes will meet Ana Costa, Lisbon's new mayor, in Porto on Monday."),
+            _passage(2, "b", "\u201cWe will come out of this very well and everyone will be happy,\u201d Rui Lopes said."),
+        ],
+        best_relevance=0.7,
+    )
+    draft = 'Ana Costa said she hopes to "come out of this very well and everyone will be happy" [2].'
+    result = verifier.verify(draft, quoted)
+    assert result.empty and result.claims[0].action == "removed"
+    kept = verifier.verify('Rui Lopes said they will "come out of this very well" [2].', quoted)
+    assert not kept.empty
+
+
 def test_filler_sentence_is_dropped_and_answer_kept(verifier: Verifier, context: Context) -> None:
     draft = (
         "Trump will meet Xi in South Korea on October 30 [1]. "
