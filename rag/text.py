@@ -385,9 +385,29 @@ def asks_count(question: str) -> bool:
     return _ASKS_COUNT.search(question) is not None
 
 
+# "How much are the fees?", "How much did exports fall?": an amount, which a number only
+# gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a
+# proportion ("by half", "doubled"); not "how much
+# longer" or "how much time", which ask a duration.
+_HOW_MUCH = re.compile(r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)", re.I)
+_AMOUNT = re.compile(
+    r"\b(?:half|halved|doubled|tripled|quadrupled)\b|[$€£¥]\s?\d|\d[\d.,]*\s?(?:%|per\s*cent|percent|points?\b)|"
+    r"\b(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety|hundred)\s+(?:(?:thousand|million|billion|trillion)\s+)?"
+    r"(?:(?:US\s+)?dollars?|yuan|renminbi|euros?|won|yen|pounds?|tonnes?|tons?|barrels?|bushels?)\b",
+    re.I,
+)
+
+
 def _gives_count(text: str, question: str) -> bool:
     """A number the question did not state — and for "how many X", one counting X: "the
-    two leaders" is no answer to "How many member economies …?"."""
+    two leaders" is no answer to "How many member economies …?"; for "how much", an
+    amount with its unit ("the two powers levy hefty fees" gives none)."""
+    if _HOW_MUCH.search(question) and not _HOW_MANY.search(question):
+        return any(
+            not (numbers_in(m.group(0)) and numbers_in(m.group(0)) <= numbers_in(question))
+            for m in _AMOUNT.finditer(text)
+        )
     counted = _HOW_MANY.search(question)
     units: AbstractSet[str] | None = None
     if counted:

@@ -92,6 +92,23 @@ def test_how_long_wants_a_duration_not_a_count_of_times(answer: str, gives: bool
     assert gives_kind(answer, "number", "How long did the Lisbon talks last?") is gives
 
 
+@pytest.mark.parametrize(
+    ("answer", "gives"),
+    [
+        ("The Lisbon fees are $2 million per ship [1].", True),
+        ("Porto charges 20 per cent more [1].", True),
+        ("Lisbon levies 15% of the cargo's value [1].", True),
+        ("The fee was halved [1].", True),
+        ("Porto buys twelve million tonnes a year [1].", True),
+        # A number counting something else is no amount.
+        ("The two ports levy hefty fees on each other's ships [1].", False),
+        ("Lisbon raised its fees on Oct. 27 [1].", False),
+    ],
+)
+def test_how_much_wants_an_amount_with_its_unit(answer: str, gives: bool) -> None:
+    assert gives_kind(answer, "number", "How much are the fees each port charges the other's ships?") is gives
+
+
 def test_a_why_question_leans_toward_a_sentence_giving_a_cause_without_requiring_one() -> None:
     why = "Why did Lisbon lower the port levy?"
     assert cue_bonus(why, "The mayor cut the levy because Porto had cut its own.") > 0
