@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from rag.citations import Verified
 from rag.config import Settings
+from rag.speakers import asked_speaker, speaks
 from rag.text import (
     AnswerKind,
     answer_kind,
@@ -103,6 +104,18 @@ class AbstentionPolicy:
         return asks_outcome(context.question) and bool(quotes) and all(only_announces(q) for q in quotes)
 
     @staticmethod
+    def _speaker_never_speaks(context: Context, verified: Verified) -> bool:
+        """ "What did Ana Costa say …?" answered from passages where she never speaks ("Rui
+        Lopes praised his talks with Costa, saying …"): the answer gives her someone else's
+        words."""
+        who = asked_speaker(context.question)
+        if not who or not verified.citations:
+            return False
+        cited = {c.article_id for c in verified.citations}
+        texts = [p.text for p in context.passages if p.article_id in cited]
+        return not any(speaks(who, text) for text in texts)
+
+    @staticmethod
     def _names_no_particular(context: Context, verified: Verified) -> bool:
         """ "Which hotel …?" answered from sentences that name no building ("the talks take
         place in Porto"): the answer restates where the event is, not what was asked."""
@@ -123,6 +136,9 @@ class AbstentionPolicy:
         quote = can_quote and strength >= self._quote_min_score
         if not verified.empty and not verified.corrected and self._only_announced(context, verified):
             reason = "the sources only announce the event the question asks the outcome of"
+            return Decision(abstain=True, reason=reason)
+        if not verified.empty and not verified.corrected and self._speaker_never_speaks(context, verified):
+            reason = "no passage the answer cites has the person asked about saying anything"
             return Decision(abstain=True, reason=reason)
         if not verified.empty and not verified.corrected and self._names_no_particular(context, verified):
             reason = "no sentence the answer cites names the particular place or office holder asked for"

@@ -306,14 +306,29 @@ def test_an_outcome_the_sources_only_announce_is_not_reported() -> None:
     reported = "As agreed between Portugal and Spain, the ministers will meet again in May."
     agreed = _cited("They agreed to meet again in May [1].", reported)
     assert not policy.after_verification(_context(asked, text=reported), agreed, can_quote=True).abstain
+    # (Where Ana Costa speaks: an answer about what she said must come from her words.)
+    hoping = "Ana Costa said she and Rui Lopes will meet in Porto this week to prepare for the summit."
+    hoped_answer = _cited("They agreed to meet in Porto to prepare for the summit [1].", hoping)
     for hoped in (
         "What did Ana Costa say she hoped the ministers would agree in Porto?",
         "Did Ana Costa say she hoped to reach a deal in Porto?",
     ):
-        assert not policy.after_verification(_context(hoped, text=announced), answer, can_quote=True).abstain
+        assert not policy.after_verification(_context(hoped, text=hoping), hoped_answer, can_quote=True).abstain
     # A question whose premise the answer corrects keeps its correction.
     corrected = _cited("Correction: Porto, not Braga [1].", announced, corrected=True)
     assert not policy.after_verification(_context(asked, text=announced), corrected, can_quote=True).abstain
+
+
+def test_what_a_person_said_is_answered_only_from_passages_where_they_speak() -> None:
+    policy = AbstentionPolicy(Settings(llm_backend="extractive"))
+    asked = "What did Ana Costa herself say about the Porto fair?"
+    about = "Rui Lopes praised his talks with Ana Costa, saying he expects the Porto fair to be a success."
+    theirs = _cited("Ana Costa said she expects the Porto fair to be a success [1].", about)
+    decision = policy.after_verification(_context(asked, text=about), theirs, can_quote=True)
+    assert decision.abstain and "saying anything" in (decision.reason or "")
+    said = "Ana Costa said on Monday that the Porto fair would be a success."
+    hers = _cited("Ana Costa said the Porto fair would be a success [1].", said)
+    assert not policy.after_verification(_context(asked, text=said), hers, can_quote=True).abstain
 
 
 def test_a_particular_building_or_office_holder_is_answered_only_by_a_sentence_naming_one() -> None:
