@@ -562,7 +562,9 @@ class Verifier:
         def one_past_year(_: Passage, span: Span) -> tuple[int, str] | None:
             said = without_dateline(span.text)
             years = {int(y) for y in years_in(said)} - {now.year}
-            (year,) = years if len(years) == 1 else (now.year,)
+            if len(years) != 1:
+                return None
+            year = years.pop()
             return (year, said) if year < now.year else None
 
         best = _best_sentence(context, sentences, sentence_vectors, question_vector, terms, one_past_year)

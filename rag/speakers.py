@@ -111,6 +111,8 @@ _SAID_BY = r"(?:said|says|added|adds|noted|wrote|warned|stressed|argued|asked|re
 
 
 def _speaks_in(who: set[str], sentence: str) -> bool:
+    """`speaks` within one sentence: a name and a speech verb after it belong together
+    only inside a sentence."""
     verbs = [m.start() for m in _SPEAKING.finditer(sentence)]
     if not verbs:
         return False

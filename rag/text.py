@@ -386,9 +386,8 @@ def asks_count(question: str) -> bool:
 
 
 # "How much are the fees?", "How much did exports fall?": an amount, which a number only
-# gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a
-# proportion ("by half", "doubled"); not "how much
-# longer" or "how much time", which ask a duration.
+# gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a proportion
+# ("by half", "doubled"); not "how much longer" or "how much time", which ask a duration.
 _HOW_MUCH = re.compile(r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)", re.I)
 _AMOUNT = re.compile(
     r"\b(?:half|halved|doubled|tripled|quadrupled)\b|[$€£¥]\s?\d|\d[\d.,]*\s?(?:%|per\s*cent|percent|points?\b)|"
