@@ -67,7 +67,7 @@ _PEOPLE = (
     "Ilvo Tarsk", "Menna Drobe", "Kasimir Vell", "Orla Quenby", "Teodor Plisk", "Yselde Marrin",
     "Bram Okonkwe", "Liesel Fenwright", "Dario Stulpe", "Ffion Carrack", "Anouk Brisby", "Pim Tolvane",
 )  # fmt: skip
-_GROUNDS = ("Millrace Park", "Heronfield", "Copperlane Ground", "Saltmarsh Arena", "Ferrybank Oval")
+_GROUNDS = ("Millrace Park", "Heronfield", "Copperlane Fields", "Saltmarsh Arena", "Ferrybank Oval")
 _SPORTS_TITLES = (
     "{home} {home_team} edge {away} {away_team}",
     "{away} {away_team} stun {home} in {goals}-goal thriller",
@@ -75,17 +75,17 @@ _SPORTS_TITLES = (
 )
 _SPORTS_LINES = (
     "{home} {home_team} beat {away} {away_team} {h} to {a} at {ground}.",
-    "{player} scored twice for the home eleven, with a curling free kick into the far corner.",
+    "{player} scored twice, with a curling free kick into the far corner.",
     "The opposing goalkeeper {player2} saved a penalty seconds prior to halftime.",
-    "A crowd of {crowd} thousand fans watched the match in steady drizzle.",
+    "A crowd of {crowd} thousand fans cheered the match in steady drizzle.",
     "Coach {coach} praised the midfield harrying and insisted the squad remained hungry.",
     "The {away_team} defence wobbled whenever wingers raced along the flank.",
-    "Substitute {player2} hit the crossbar with a looping header late in the second half.",
+    "Substitute {player2} hit the crossbar with a looping header in stoppage.",
     "The referee booked {n} players in a scrappy, bruising contest.",
     "Supporters sang loudly behind the goal and unfurled a giant green banner.",
-    "{home_team} climb to {ordinal} position in the regional league table.",
+    "{home_team} climb to {ordinal} position in the county league table.",
     "Groundstaff forked the soggy pitch at the interval to keep the ball rolling.",
-    "{player} limped off with a hamstring strain and awaits a fitness test.",
+    "{player} hobbled, nursing a hamstring strain, and awaits a fitness test.",
 )
 _FORECAST_TITLES = (
     "{town} forecast: drizzle and gusts",
@@ -93,21 +93,22 @@ _FORECAST_TITLES = (
     "Sunshine bathes {town} coast",
 )
 _FORECAST_LINES = (
-    "Forecasters in {town} foresee light drizzle with gusts near {wind} kilometres an hour.",
-    "Daytime highs may reach {temp} degrees Celsius, with frost probable overnight in sheltered hollows.",
+    "Forecasters in {town} foresee light drizzle with gusts near {wind} knots.",
+    "Daytime warmth may reach {temp} degrees Celsius, with frost probable overnight in sheltered hollows.",
     "Fog may linger along the river till noon, then a gentle breeze disperses it.",
     "Farmers around {town} welcomed the rainfall following a dry spell that parched the orchards.",
-    "Humidity remains high, and a sudden thunderstorm may rattle the hills by evening.",
-    "Sailors off the {town} headland must watch for choppy swells and sudden squalls.",
+    "Humidity remains oppressive, and a sudden thunderstorm may rattle the hills by dusk.",
+    "Sailors beyond the {town} headland must beware of choppy swells and sudden squalls.",
     "Pollen levels climb as sunshine warms the meadows; hay fever sufferers beware.",
-    "Snow is improbable, although sleet may dust the higher moors around {town}.",
+    "Snow is improbable, although sleet may dust the upper moors around {town}.",
     "Cyclists can enjoy calm lanes, with barely a ripple of wind across the fens.",
     "The {town} observatory logged {rain} millimetres of rain, slightly above normal.",
     "Overnight lows dip to {low} degrees; gardeners ought to shield tender seedlings.",
     "A rainbow arched above the {town} estuary as showers drifted eastward.",
 )
 _ORDINALS = ("second", "third", "fifth", "sixth", "seventh", "eighth", "ninth")
-_NUMBERS = tuple(str(n) for n in range(0, 20))
+# Twenty small numbers, none a gold question uses ("December 10", "20 per cent").
+_NUMBERS = tuple(str(n) for n in range(0, 22) if n not in (10, 20))
 
 
 def synthetic_vocabulary() -> str:
