@@ -390,7 +390,6 @@ _BROKEN_RULES = (
 )
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
 _LOWERCASE_START = re.compile(r"^[a-z]+(?![A-Za-z])")  # "iPhone", "eBay" are names, not breaks
-_MARKER_TEXT = re.compile(r"\[\d+\]")
 
 
 def broken_sentences(text: str) -> list[str]:
@@ -403,7 +402,7 @@ def broken_sentences(text: str) -> list[str]:
     broken = []
     for sentence in split_sentences(text):
         body = _BULLET.sub("", sentence)
-        stranded = not re.search(r"[^\W_]", _MARKER_TEXT.sub("", body))  # '" [2].' after a full stop
+        stranded = not re.search(r"[^\W_]", strip_markers(body))  # '" [2].' after a full stop
         if stranded or _LOWERCASE_START.match(body) or any(rule.search(body) for rule in _BROKEN_RULES):
             broken.append(sentence)
     return broken
