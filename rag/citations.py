@@ -234,6 +234,7 @@ class Verifier:
         # passage may call her "Costa" where another calls her "Ana Costa".
         exempt_names = words_in(" ".join(p.text for p in context.passages)) | question_names(context.question)
         question_terms = set(content_terms(context.question))
+        source_sentences = [s.text for p in passages.values() for s in _sentences(p)]
         checks: list[ClaimCheck] = []
         kept: list[tuple[str, list[int]]] = []
         for claim in claims:
@@ -263,7 +264,7 @@ class Verifier:
                     )
                 )
                 continue
-            if misquoted(claim.text, [s.text for p in passages.values() for s in _sentences(p)]):
+            if misquoted(claim.text, source_sentences):
                 # Words the sources quote, given to someone they don't quote saying them.
                 checks.append(
                     ClaimCheck(

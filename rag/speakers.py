@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 
 from rag.chunking import split_sentences
+from rag.text import name_key
 
 _SPEECH = (
     r"(?:said|says|told|tells|added|adds|noted|notes|stressed|warned|argued|wrote|writes|posted|"
@@ -50,7 +51,7 @@ def _plain(text: str) -> str:
 
 
 def _words(names: str | None) -> set[str]:
-    found = {re.sub(r"[’']s$|\.$", "", w.lower()) for w in re.split(r"[ -]", names or "")}
+    found = {name_key(w) for w in re.split(r"[ -]", names or "")}
     return {w for w in found if w and w not in _NOT_NAMES}
 
 

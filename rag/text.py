@@ -389,6 +389,8 @@ def asks_count(question: str) -> bool:
 # gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a proportion
 # ("by half", "doubled"); not "how much longer" or "how much time", which ask a duration.
 _HOW_MUCH = re.compile(r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)", re.I)
+# Number words spelled out here, not `NUMBER_WORDS`: an amount is written "twelve million
+# tonnes", and that table (what the verifier reads as a stated number) stops at ten.
 _AMOUNT = re.compile(
     r"\b(?:half|halved|doubled|tripled|quadrupled)\b|[$€£¥]\s?\d|\d[\d.,]*\s?(?:%|per\s*cent|percent|points?\b)|"
     r"\b(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
