@@ -241,7 +241,57 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
         return any(new(w) and content_terms(name_key(w)) for w in _NAME.findall(text))
     if kind == "number":
         return _gives_count(text, question)
+    if kind == "date":
+        return _gives_date(text, question)
     return _HOLDS[kind].search(text) is not None
+
+
+# A question for a day ("on which day", "what date"), which a month or a year alone leaves
+# open: "On which day in September did they talk?" is not answered by "in September".
+_ASKS_DAY = re.compile(
+    r"\b(?:what|which)\s+(?:exact\s+|precise\s+|particular\s+|specific\s+)?(?:date|day)\b|\bon what day\b",
+    re.I,
+)
+_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_MONTH = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+)
+_DATE_VALUE = re.compile(
+    rf"\b(?P<month_day>(?:{_MONTH})\.?\s+\d{{1,2}})(?!\d)|"
+    rf"\b(?P<day_month>\d{{1,2}}\s+(?:{_MONTH}))\b|"
+    r"\b(?P<iso>(?:19|20)\d\d-\d\d-\d\d)\b|"
+    rf"\b(?P<weekday>{_WEEKDAYS}|today|tomorrow|yesterday)\b|"
+    rf"\b(?P<month>{_MONTH})\b|"
+    r"\b(?P<year>(?:19|20)\d\d)\b|"
+    r"\b(?P<relative>week|month|year)s?\b",
+    re.I,
+)
+
+
+def _date_values(text: str) -> set[tuple[str, str]]:
+    """(granularity, value) of every date word in `text`, one spelling per value: "Oct. 30"
+    and "30 October" are ("day", "october 30"); "Sept." and "September" one month."""
+    values = set()
+    for m in _DATE_VALUE.finditer(spelled_out(text)):
+        grain = m.lastgroup or ""
+        value = " ".join(m.group(0).lower().replace(".", "").split())
+        if grain == "day_month":
+            day, month = value.split()
+            grain, value = "month_day", f"{month} {day}"
+        values.add(("day" if grain in ("month_day", "iso", "weekday") else grain, value))
+    return values
+
+
+def _gives_date(text: str, question: str) -> bool:
+    """A date the question did not already give (unless it offers a choice: "Thursday or
+    Friday?"), down to the day when it asks for a day."""
+    found = _date_values(text)
+    if not re.search(r"\bor\b", question, re.I):
+        found -= _date_values(question)
+    if _ASKS_DAY.search(question):
+        return any(grain == "day" for grain, _ in found)
+    return bool(found)
 
 
 # A question asking for a place below a country ("which city", "what town", "where in

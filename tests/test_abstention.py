@@ -137,6 +137,29 @@ def test_a_place_follows_its_preposition_and_is_not_a_date(answer: str, gives: b
     assert gives_kind(answer, "place", "Where did the president speak to reporters?") is gives
 
 
+@pytest.mark.parametrize(
+    ("answer", "question", "gives"),
+    [
+        # a month the question already names is no answer to "when in that month"
+        ("The call was in March [1].", "On which day in March did the mayors speak by phone?", False),
+        ("They spoke on March 12 [1].", "On which day in March did the mayors speak by phone?", True),
+        ("They spoke on 12 March [1].", "What date did the mayors speak?", True),
+        # a day is asked for: a month and a year leave it open
+        ("In March 2024 [1].", "What date did the mayors speak?", False),
+        ("On Tuesday [1].", "On what day did the Porto talks open?", True),
+        ("They meet on Mar. 14 [1].", "When in March will Ana Costa meet Rui Lopes?", True),
+        # a choice the question offers may be given back
+        ("On Tuesday [1].", "When did the talks open, Tuesday or Wednesday?", True),
+        ("In 2019 [1].", "When did the two mayors last meet?", True),
+        ("Next week [1].", "When will the Lisbon talks start?", True),
+    ],
+)
+def test_a_date_must_be_new_to_the_question_and_as_precise_as_asked(
+    answer: str, question: str, gives: bool
+) -> None:
+    assert gives_kind(answer, "date", question) is gives
+
+
 def test_a_count_must_count_what_was_asked() -> None:
     question = "How many member economies belong to the forum?"
     assert not gives_kind("The two leaders will meet in Busan [1].", "number", question)
