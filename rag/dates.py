@@ -210,14 +210,21 @@ _SPAN = re.compile(r"\b(run|runs|last|lasts|span|spans|take place over|is held o
 
 _VERB = r"(?:was|were|is|are|does|did|do|will|would|has|had)"
 # The events a day-count question counts between, in the forms readers ask it: "between
-# X and Y", "separate X from Y", "from X, how many days until Y", "how many days after X
-# is Y", "how many days before X is Y"; one event for "how many days does X run".
+# X and Y", "separate X from Y", "from X, how many days (was it) until Y", "how many days
+# from X to Y", "how many days after X is Y", "how many days before X is Y"; one event for
+# "how many days does X run". `_FILLER`: the words readers put between "how many days" and
+# "until"/"from" ("was it until", "will have passed from").
+_FILLER = (
+    r"(?:was|is|were|are|will|would|did|does|it|be|there|have|has|had|pass|passed|elapse|elapsed|go|went|by)\s+"
+)
 _EVENTS = [
     re.compile(p, re.I)
     for p in (
         r"\bbetween (?P<a>.+?) and (?P<b>.+?)[?.]?$",
         r"\bseparates? (?P<a>.+?) from (?P<b>.+?)[?.]?$",
-        r"\bfrom (?P<a>.+?),? how many (?:\w+ )?days (?:until|till|before|to) (?P<b>.+?)[?.]?$",
+        rf"\bfrom (?P<a>.+?),? how many (?:\w+ )?days (?:{_FILLER}){{0,3}}"
+        r"(?:until|till|before|to) (?P<b>.+?)[?.]?$",
+        rf"\bhow many (?:\w+ )?days (?:{_FILLER}){{0,3}}from (?P<a>.+?),? (?:until|till|to) (?P<b>.+?)[?.]?$",
         rf"\bhow many (?:\w+ )?days (?:after|since|following) (?P<a>.+?) {_VERB} (?P<b>.+?)[?.]?$",
         rf"\bhow many (?:\w+ )?days (?:before|ahead of|prior to|until) (?P<a>.+?) {_VERB} (?P<b>.+?)[?.]?$",
         rf"\bhow many (?:\w+ )?days {_VERB} (?P<a>.+?) (?:run|last|span)\b",

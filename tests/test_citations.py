@@ -811,6 +811,15 @@ def test_a_date_that_belongs_to_the_other_event_dates_neither() -> None:
             "Counting from his arrival in Malaysia, how many days until Trump sits down with Xi?",
             ["his arrival in Malaysia", "Trump sits down with Xi"],
         ),
+        (
+            "Counting from the mayor's visit, how many days was it until the Porto vote?",
+            ["the mayor's visit", "the Porto vote"],
+        ),
+        (
+            "How many days will have passed from the Lisbon talks to the signing?",
+            ["the Lisbon talks", "the signing"],
+        ),
+        ("How many days did the delegation from Porto stay?", []),
         ("How many days after the meeting does the truce lapse?", ["the meeting", "the truce lapse"]),
         ("How many days before the tariff deadline is the meeting?", ["the tariff deadline", "the meeting"]),
         ("How many days does the summit run?", ["the summit"]),
