@@ -30,7 +30,9 @@ _ASKS_CHANGE = re.compile(
     r"\b(by how (?:much|many)|how many (?:percentage )?points|how (?:much|far) would)\b", re.I
 )
 _AS_REPORTED = re.compile(
-    r"\bas (?:the )?[\w .'-]{0,40}?(?:reported|said|suggested|described|proposed)\b", re.I
+    r"\b(?:as|(?:in )?the way|like|along the lines) (?:the )?[\w .'-]{0,40}?"
+    r"(?:reported|said|suggested|described|proposed)\b",
+    re.I,
 )
 _ATTRIBUTED = re.compile(
     r"\b(said|says|reported|announced|according to|plans?|planned|proposed|suggested)\b", re.I

@@ -33,6 +33,9 @@ def test_rate_question() -> None:
     # The change the paper reported, whatever it was: taken from the source.
     reported = rate_question("If the levy were cut as the Lisbon Post reported, what would the new rate be?")
     assert reported is not None and reported.change is None and not reported.asks_change
+    for way in ("the way the Lisbon Post reported", "like the Lisbon Post suggested"):
+        other_words = rate_question(f"If the levy were cut {way}, by how many points would it fall?")
+        assert other_words is not None and other_words.change is None and other_words.asks_change
     said = rate_question("The Lisbon Post said the levy would be doubled; what would the new rate be?")
     assert said is not None and not said.supposed
     stated = rate_question("What is the port levy now that Lisbon has doubled it?")
