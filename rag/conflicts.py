@@ -354,6 +354,14 @@ _POLES: dict[str, tuple[str, str, str | None]] = {
         r"optimistic|optimism|upbeat|hopeful|confident|buoyant",
         None,
     ),
+    # what someone made of a move: "why did the minister welcome the levy" when she "blasted" it
+    "stance": (
+        r"blast(?:s|ed|ing)?|critici[sz](?:e|es|ed|ing)|condemn(?:s|ed|ing)?|slam(?:s|med|ming)?"
+        r"|denounc(?:e|es|ed|ing)|decr(?:y|ies|ied|ying)|lambast(?:s|ed|ing)?|rebuk(?:e|es|ed|ing)",
+        r"welcom(?:e|es|ed|ing)|prais(?:e|es|ed|ing)|hail(?:s|ed|ing)?|applaud(?:s|ed|ing)?"
+        r"|commend(?:s|ed|ing)?|endors(?:e|es|ed|ing)|laud(?:s|ed|ing)?",
+        None,
+    ),
 }
 _POLE_WORD = re.compile(r"[A-Za-z’'-]+")
 _OBJECT = re.compile(r"the|a|an|reporters|journalists|press|media|him|her|them|us|me|you", re.I)
@@ -372,7 +380,7 @@ def polarity(sentence: str, window: int = 5) -> dict[str, str]:
         verb = i + 1 < len(words) and _OBJECT.fullmatch(words[i + 1]) is not None
         before = " ".join(words[max(0, i - 3) : i])
         for dimension, (minus, plus, near) in _POLES.items():
-            if verb and dimension != "level":
+            if verb and dimension not in ("level", "stance"):
                 continue
             for side, pole in (("-", minus), ("+", plus)):
                 if not re.fullmatch(pole, word, re.I) or _NEGATED.search(before):
@@ -449,8 +457,9 @@ def false_premise(question: str, passages: Sequence[Passage], *, directions: boo
                 found, key=lambda f: len((set(content_terms(f[1])) | topics_of(f[1])) & asked_words)
             )
             said = sentence.strip().rstrip(".")
+            end = "" if said.endswith(('."', ".”")) else "."  # a sentence closing a quotation
             return Conflict(
-                description=f"Correction: {rival}, not {value}, as the articles put it: {said}.",
+                description=f"Correction: {rival}, not {value}, as the articles put it: {said}{end}",
                 values=[value, rival],
                 citations=[passage.n],
             )

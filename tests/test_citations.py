@@ -560,6 +560,12 @@ def test_a_mood_or_direction_the_sources_reverse_is_corrected(verifier: Verifier
     long = _scored(1, "a", "“We have a pretty long meeting scheduled,” Ana Costa said of the Porto talks.", 0.8)
     short = Context(question="Why did Ana Costa say the Porto meeting would be brief?", passages=[long], best_relevance=0.7)
     assert verifier.verify("I don't know.", short).text.startswith("Correction: long, not brief, as the articles put it:")
+    # A stance: what someone made of a move. A quotation closing the sentence keeps its own stop.
+    blasted = _scored(1, "a", "Ana Costa blasted the Porto levy as “a tax on everyone.”", 0.8)
+    welcome = Context(question="Why did Ana Costa welcome the Porto levy?", passages=[blasted], best_relevance=0.7)
+    assert verifier.verify("I don't know.", welcome).text.startswith(
+        "Correction: blasted, not welcome, as the articles put it: Ana Costa blasted the Porto levy as “a tax on everyone”"
+    )
 
 
 def test_polarity_reads_directions_not_their_other_senses() -> None:
@@ -570,6 +576,11 @@ def test_polarity_reads_directions_not_their_other_senses() -> None:
     assert polarity("When did the mayor brief the press about the talks?") == {}  # a verb
     assert polarity("Lisbon does not ease its curbs on levy rates.") == {}  # negated
     assert polarity("Ana Costa was upbeat; Rui Lopes was pessimistic.") == {"upbeat": "mood:+", "pessimistic": "mood:-"}
+    assert polarity("Rui Lopes praised the talks; Ana Costa criticised the levy.") == {
+        "praised": "stance:+",
+        "criticised": "stance:-",
+    }
+    assert polarity("Ana Costa did not welcome the move.") == {}  # negated
 
 
 def test_a_weekday_the_prompt_worked_out_is_supported(verifier: Verifier, context: Context) -> None:
