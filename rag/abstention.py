@@ -145,7 +145,10 @@ class AbstentionPolicy:
             return Decision(abstain=True, reason=reason)
         if not verified.empty:
             kind = answer_kind(context.question)
-            if kind and not gives_kind(verified.text, kind, context.question):
+            # "Ana Costa meets the mayor during her visit to Porto" answers "in which city
+            # does she see the mayor?": where someone goes counts here, though it never
+            # picks the context's sentences (a visit to the capital, talks in another city).
+            if kind and not gives_kind(verified.text, kind, context.question, destinations=True):
                 if quote:
                     # A place is quoted from a sentence naming one; a count or a date
                     # is not: any number in a related sentence would pass for one.

@@ -224,9 +224,10 @@ def answer_kind(question: str) -> AnswerKind | None:
     return None
 
 
-def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
+def gives_kind(text: str, kind: AnswerKind, question: str, *, destinations: bool = False) -> bool:
     """Whether `text` holds something of that kind that the question did not already say:
-    a number, a date, a place after "in"/"at"/"city of", a capitalised name."""
+    a number, a date, a place after "in"/"at"/"city of" (or, with `destinations`, where
+    someone goes: "his visit to Porto"), a capitalised name."""
     text = strip_markers(text)
     asked = words_in(question)
 
@@ -235,7 +236,7 @@ def gives_kind(text: str, kind: AnswerKind, question: str) -> bool:
 
     if kind == "place":
         if asks_locality(question):
-            return any(new(place.split()[-1]) for place in localities_in(text))
+            return any(new(place.split()[-1]) for place in localities_in(text, destinations=destinations))
         return any(new(m.group(1).split()[-1]) for m in _PLACE.finditer(text))
     if kind == "name":
         return any(new(w) and content_terms(name_key(w)) for w in _NAME.findall(text))
@@ -308,6 +309,13 @@ _LOCALITY = re.compile(
     r"\b(?:city|town|village)\s+of\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)|"
     r"\b([A-Z][a-z]+)\s+(?:city|town)\b|"
     r"\b(?:is|was)\s+([A-Z][a-z]+)(?=\s*(?:[.,;]|\[|$))"  # "the host city is Porto."
+)
+# Where someone goes: "during his visit to Porto", "flies to Braga", "a trip to Faro". An
+# answer naming one gives a place, but it is not where an event is held (a leader visits
+# the capital and meets in another city), so it does not choose the context's place seeds.
+_DESTINATION = re.compile(
+    r"\b(?:visits?|visiting|trips?|travel(?:s|led|ling)?|fl(?:y|ies|ew|ying)|head(?:s|ed|ing)?|return(?:s|ed|ing)?)"
+    r"\s+to\s+(?:the\s+)?([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?![’'\w])"
 )
 
 
@@ -403,11 +411,13 @@ _SAID_AT = re.compile(
 )
 
 
-def localities_in(text: str) -> list[str]:
+def localities_in(text: str, *, destinations: bool = False) -> list[str]:
     """The places below a country a text names: no country (by name or adjective), month
-    or weekday, nor the place where a report was given."""
+    or weekday, nor the place where a report was given; with `destinations`, also where
+    someone goes ("his visit to Porto")."""
     found = []
-    for m in _LOCALITY.finditer(text):
+    matches = [*_LOCALITY.finditer(text), *(_DESTINATION.finditer(text) if destinations else ())]
+    for m in matches:
         if _SAID_AT.search(text[: m.start()]):
             continue
         place = next(g for g in m.groups() if g)

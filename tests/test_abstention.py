@@ -160,6 +160,17 @@ def test_a_date_must_be_new_to_the_question_and_as_precise_as_asked(
     assert gives_kind(answer, "date", question) is gives
 
 
+def test_where_someone_goes_answers_a_city_question_only_when_asked_for_the_answer() -> None:
+    """The answer check counts a destination as a city; the context's cue and place seeds
+    do not, since a visit to the capital says nothing of where the talks are held."""
+    question = "In which city will Ana Costa see the mayor?"
+    answer = "Ana Costa meets the mayor during her visit to Porto [1]."
+    assert gives_kind(answer, "place", question, destinations=True)
+    assert not gives_kind(answer, "place", question)
+    assert not gives_kind("She pays a state visit to Portugal [1].", "place", question, destinations=True)
+    assert gives_kind("She flies to Braga on Monday [1].", "place", question, destinations=True)
+
+
 def test_a_count_must_count_what_was_asked() -> None:
     question = "How many member economies belong to the forum?"
     assert not gives_kind("The two leaders will meet in Busan [1].", "number", question)
