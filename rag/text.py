@@ -131,7 +131,9 @@ _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
-            r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b", re.I
+            r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b|"
+            r"\bwhat(?:['’]s|\s+is|\s+was|\s+were|\s+will\s+be)\s+the\s+(?:[\w-]+\s+){0,2}?(?:value|amount|worth|cost|price|sum)\b",
+            re.I,
         ),
     ),
     (
@@ -448,7 +450,12 @@ def asks_count(question: str) -> bool:
 # "How much are the fees?", "How much did exports fall?": an amount, which a number only
 # gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a proportion
 # ("by half", "doubled"); not "how much longer" or "how much time", which ask a duration.
-_HOW_MUCH = re.compile(r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)", re.I)
+# An amount: "how much", "what is the total value / cost / price of …" (a sum with its unit).
+_HOW_MUCH = re.compile(
+    r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)|"
+    r"\bwhat(?:['’]s|\s+is|\s+was|\s+were|\s+will\s+be)\s+the\s+(?:[\w-]+\s+){0,2}?(?:value|amount|worth|cost|price|sum)\b",
+    re.I,
+)
 # Number words spelled out here, not `NUMBER_WORDS`: an amount is written "twelve million
 # tonnes", and that table (what the verifier reads as a stated number) stops at ten.
 _AMOUNT = re.compile(

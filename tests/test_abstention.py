@@ -109,6 +109,14 @@ def test_how_much_wants_an_amount_with_its_unit(answer: str, gives: bool) -> Non
     assert gives_kind(answer, "number", "How much are the fees each port charges the other's ships?") is gives
 
 
+def test_what_is_the_value_asks_for_an_amount_as_how_much_does() -> None:
+    question = "What was the total value of the goods Lisbon and Porto traded last year?"
+    assert answer_kind(question) == "number"
+    assert not gives_kind("The truce brokered in May prevented triple-digit levies [1].", "number", question)
+    assert gives_kind("Trade between them was worth $4 billion [1].", "number", question)
+    assert answer_kind("What is the price Porto pays for the ferry?") == "number"
+
+
 def test_a_why_question_leans_toward_a_sentence_giving_a_cause_without_requiring_one() -> None:
     why = "Why did Lisbon lower the port levy?"
     assert cue_bonus(why, "The mayor cut the levy because Porto had cut its own.") > 0
