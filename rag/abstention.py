@@ -23,8 +23,8 @@ the model's own "I don't know" is one signal among checkable ones:
   elected or diplomatic office ("which hotel", "which room", "under which law", "which
   senators") whose cited sentences name none (no hotel, hall, room, act …) → abstain: "the
   talks take place in Porto" restates where the event is;
-- the model said "I don't know" (with `insist_after_abstain`, the default: twice, the
-  pipeline asking once more), and the question's premise was not found false (which the verifier
+- the model said "I don't know" (with `insist_after_abstain`: twice, the pipeline asking
+  once more), and the question's premise was not found false (which the verifier
   corrects) → abstain. Measured on the gold set's dev split: quoting the best
   sentence instead answered 3 more of 79 answerable questions but also 3 more of 12
   unanswerable ones — a quote of a related sentence is a confident non-answer. The one

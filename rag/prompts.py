@@ -52,12 +52,15 @@ def format_passage(p: Passage, question: str = "") -> str:
     return f"[{p.n}] ({meta}) {text}" if meta else f"[{p.n}] {text}"
 
 
-# Appended to the question when the model's first reply was "I don't know"
-# (`insist_after_abstain`, on by default; measured in its description). The model cannot
-# judge answerability: pushed, it answers what the sources answer in other words, and the
-# verifier and abstention policy refuse what they do not support. Put after the question
-# (not in the system prompt), so the runtime's prompt cache still holds everything before
-# it and the second ask reads only these words.
+# Appended to the question when the model's first reply was "I don't know" (only with
+# `insist_after_abstain`, off by default). Measured with the local model: on the gold set's
+# dev split the 17 such replies became 2 right answers and no wrong one, and all 5
+# unanswerable questions among them were still refused; on the test split it answered 1
+# more of 78 answerable questions but also 3 of 12 unanswerable ones; re-measured on
+# 2026-12-02 (`insist_after_abstain`'s description), pressed on a false premise it answers
+# inside it. Put after the
+# question (not in the system prompt), so the runtime's prompt cache still holds
+# everything before it and the second ask reads only these words.
 INSIST = (
     "(The sources do answer this question, perhaps in other words. Give that answer; "
     "do not reply that you don't know.)"

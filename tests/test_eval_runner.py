@@ -541,14 +541,13 @@ def _answers(report: dict[str, Any]) -> list[tuple[Any, ...]]:
 @pytest.fixture(scope="module")
 def scripted_run(data_dir: Path, small_gold: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run of the small gold set against a scripted LLM: the first reply "I don't know",
-    the second a citation of a passage that does not exist, the rest a plain answer (one
-    reply per question: the first refusal stands, not asked again)."""
+    the second a citation of a passage that does not exist, the rest a plain answer."""
     out = tmp_path_factory.mktemp("scripted-run")
     with ScriptedLLM() as llm:
         llm.then(Reply(text=MODEL_ABSTAIN), Reply(text=BAD_CITATION))
         ran = invoke(
             data_dir, "--gold", str(small_gold), "--backend", "openai", "--out", str(out),
-            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key", "BYLINE_INSIST_AFTER_ABSTAIN": "false"},
+            env={"OPENAI_BASE_URL": llm.url, "OPENAI_API_KEY": "test-key"},
         )  # fmt: skip
         assert ran.exit_code == 0, ran.output
     return out / "report.json"
