@@ -58,9 +58,8 @@ def format_passage(p: Passage, question: str = "") -> str:
 # unanswerable questions among them were still refused; on the test split it answered 1
 # more of 78 answerable questions but also 3 of 12 unanswerable ones; re-measured on
 # 2026-12-02 (`insist_after_abstain`'s description), pressed on a false premise it answers
-# inside it. Put after the
-# question (not in the system prompt), so the runtime's prompt cache still holds
-# everything before it and the second ask reads only these words.
+# inside it. Put after the question (not in the system prompt), so the runtime's prompt
+# cache still holds everything before it and the second ask reads only these words.
 INSIST = (
     "(The sources do answer this question, perhaps in other words. Give that answer; "
     "do not reply that you don't know.)"

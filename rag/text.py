@@ -127,12 +127,17 @@ _MODIFIERS = (
     r"(?:(?!(?:did|does|do|is|was|were|are|has|have|had|will|would|could|should|can|might|may)\b)"
     r"[\w-]+\s+){0,3}?"
 )
+# "What is the total value / cost / price of …?": an amount, asked as "how much" asks it.
+_ASKS_SUM = (
+    r"\bwhat(?:['’]s|\s+is|\s+was|\s+were|\s+will\s+be)\s+the\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:value|amount|worth|cost|price|sum)\b"
+)
 _ASKS: list[tuple[AnswerKind, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
             r"\bhow (many|much|long|often|big|large)\b|\bwhat (percent|percentage|share|number|rate)\b|"
-            r"\bwhat(?:['’]s|\s+is|\s+was|\s+were|\s+will\s+be)\s+the\s+(?:[\w-]+\s+){0,2}?(?:value|amount|worth|cost|price|sum)\b",
+            + _ASKS_SUM,
             re.I,
         ),
     ),
@@ -256,10 +261,8 @@ _ASKS_DAY = re.compile(
     re.I,
 )
 _WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-_MONTH = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
-)
+# Every month's name and abbreviation, longest first ("Sept" before "Sep").
+_MONTH = "|".join(sorted({*_MONTH_NAMES.values(), "May", *_MONTH_NAMES}, key=len, reverse=True))
 _DATE_VALUE = re.compile(
     rf"\b(?P<month_day>(?:{_MONTH})\.?\s+\d{{1,2}})(?!\d)|"
     rf"\b(?P<day_month>\d{{1,2}}\s+(?:{_MONTH}))\b|"
@@ -450,12 +453,8 @@ def asks_count(question: str) -> bool:
 # "How much are the fees?", "How much did exports fall?": an amount, which a number only
 # gives with its unit ("$2 million", "20 per cent", "12 million tonnes") or as a proportion
 # ("by half", "doubled"); not "how much longer" or "how much time", which ask a duration.
-# An amount: "how much", "what is the total value / cost / price of …" (a sum with its unit).
-_HOW_MUCH = re.compile(
-    r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)|"
-    r"\bwhat(?:['’]s|\s+is|\s+was|\s+were|\s+will\s+be)\s+the\s+(?:[\w-]+\s+){0,2}?(?:value|amount|worth|cost|price|sum)\b",
-    re.I,
-)
+# "What is the total value of …?" (`_ASKS_SUM`) asks for an amount the same way.
+_HOW_MUCH = re.compile(r"\bhow much\b(?!\s+(?:longer|time|later|earlier|sooner)\b)|" + _ASKS_SUM, re.I)
 # Number words spelled out here, not `NUMBER_WORDS`: an amount is written "twelve million
 # tonnes", and that table (what the verifier reads as a stated number) stops at ten.
 _AMOUNT = re.compile(
