@@ -72,6 +72,9 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
+            # The last resort, not error mapping: domain errors and bad input are turned into
+            # 4xx/503 problems by the handlers in service/errors.py before they get here, so
+            # only a bug arrives, and it still leaves as a problem+json 500 with its request id.
             error_log.exception(
                 "unhandled error",
                 extra={"request_id": request_id, "method": scope.get("method"), "path": scope.get("path")},

@@ -87,6 +87,8 @@ class ServiceState:
                     "start-up failed, retrying in %.0f s: %s", delay, exc, extra={"error": type(exc).__name__}
                 )
             except Exception:
+                # A bug in loading (domain errors are the branch above): recorded for /readyz
+                # instead of dying unseen inside a background task.
                 log.exception("start-up failed")
                 self.load_error = BylineError("the pipeline failed to load; see the service log")
                 return
