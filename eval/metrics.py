@@ -17,7 +17,8 @@ Definitions (the report and the README refer to these):
 - **Correctness**: an unanswerable question is correct iff the answer abstained; an
   answerable one iff it did not abstain and its text contains an accept string
   (case-insensitive, curly quotes made straight, whitespace collapsed, citation markers
-  such as "[1]" removed). Run errors count as incorrect.
+  such as "[1]" removed) and, for a false premise, does not restate the premise (below).
+  Run errors count as incorrect.
 - **Token F1** (SQuAD-style: lowercase, punctuation and a/an/the dropped) against the
   reference answer; for unanswerable questions 1.0 iff abstained, else 0.0, because any
   wording of "the articles don't say" is equally right.
@@ -63,6 +64,14 @@ text (in-process runs; naive and endpoint runs leave them undefined).
   **answerable_accuracy** = correct among answerable, **unanswerable_refused** = abstained
   among unanswerable, **false_premise_corrected** = correct among type "false_premise"
   (errors count as failures in these three, as in correctness).
+- **False premises**: a false-premise item may list `premise` strings, the words in which
+  an answer that takes the premise for granted restates it ("200%" for a question about
+  a 200% tariff the articles put at 100%). An answer with a sentence that contains one of
+  them (at a word start, the accept rule's normalisation) and does not say it is not so
+  (no "not", "n't", "no", "never", "instead", "rather than" …) **restates the premise**
+  and is wrong even when it also contains an accept string: "He chose Tokyo because the
+  meeting in South Korea …" answers inside the premise. `premise_restated` holds those
+  sentences; **premise_accepted** (count) = false-premise answers with any.
 - **broken_answers** (count): answers with a sentence that marker removal left broken
   (`broken_sentences`); **filler_answers** (count): answers that talk about the sources
   instead of answering (`filler_phrases`). Both checked on the final answer text.
@@ -130,6 +139,7 @@ METRIC_DIRECTIONS: dict[str, bool] = {
     "conflict_both_sides": True,
     "over_abstention": False,
     "false_conflicts": False,
+    "premise_accepted": False,
     "broken_answers": False,
     "filler_answers": False,
     "latency_p50_s": False,
@@ -157,6 +167,8 @@ class GoldItem(BaseModel):
     notes: str | None = None
     # Conflict items: the values each side states; a good answer names them all.
     sides: list[str] = Field(default_factory=list)
+    # False-premise items: how an answer that takes the premise for granted restates it.
+    premise: list[str] = Field(default_factory=list)
     # dev = tune against it; test = held out, for the numbers that get reported.
     split: Literal["dev", "test"] | None = None
 
@@ -186,6 +198,7 @@ class StrictGoldItem(GoldItem):
     type: QuestionType
     split: Literal["dev", "test"]
     sides: list[NonBlank] = Field(default_factory=list)
+    premise: list[NonBlank] = Field(default_factory=list)
 
     @field_validator("notes", mode="before")
     @classmethod
@@ -408,6 +421,29 @@ def broken_sentences(text: str) -> list[str]:
     return broken
 
 
+# A sentence that says something is not so, or puts the sources' version in its place.
+_DENIAL = re.compile(
+    r"n't\b|\b(?:not|no|never|neither|nor|instead|rather than|contrary|opposite|false|incorrect|"
+    r"mistaken|correction)\b",
+    re.I,
+)
+
+
+def premise_restated(text: str, premise: Iterable[str]) -> list[str]:
+    """Sentences of an answer that state a false premise as true: they contain one of the
+    item's `premise` strings, at the start of a word ("Vance", not "advance"), and deny
+    nothing. "Trump did not choose Tokyo" and "in South Korea, not Tokyo" correct it;
+    "Trump chose Tokyo because …" answers inside it."""
+    patterns = [re.compile(r"(?<![0-9a-z])" + re.escape(normalise(p))) for p in premise if normalise(p)]
+    if not patterns:
+        return []
+    return [
+        sentence
+        for sentence in split_sentences(strip_markers(text))
+        if any(p.search(normalise(sentence)) for p in patterns) and not _DENIAL.search(sentence)
+    ]
+
+
 _SOURCES = r"(?:sources?|articles?|passages?|context|texts?|documents?|information)"
 _FILLER = re.compile(
     "|".join(
@@ -496,6 +532,7 @@ class QuestionScores:
     lost_at: str | None = None
     broken_sentences: list[str] = field(default_factory=list)
     filler_phrases: list[str] = field(default_factory=list)
+    premise_restated: list[str] = field(default_factory=list)
     false_conflict: bool | None = None
     conflict_both_sides: bool | None = None
 
@@ -563,7 +600,8 @@ def score_question(
     gold_sources = {article_key(s) for s in item.sources} - {""}
     if item.answerable:
         matched = accept_match(answer.text, item.accept)
-        correct = matched and not answer.abstained
+        restated = premise_restated(answer.text, item.premise) if item.type == "false_premise" else []
+        correct = matched and not answer.abstained and not restated
         f1 = token_f1(answer.text, item.answer)
         citation_precision = ratio(sum(a in gold_sources for a in cited), len(cited))
         quote_precision = ratio(
@@ -573,6 +611,7 @@ def score_question(
         citation_recall = ratio(len(gold_sources & set(cited)), len(gold_sources))
     else:
         matched = None
+        restated = []
         correct = answer.abstained
         f1 = 1.0 if answer.abstained else 0.0
         citation_precision = quote_precision = citation_recall = None
@@ -610,6 +649,7 @@ def score_question(
         lost_at=lost_stage(correct, in_chunks.get(PROMPT_K), in_prompt, in_draft),
         broken_sentences=broken_sentences(answer.text),
         filler_phrases=filler_phrases(answer.text),
+        premise_restated=restated,
         false_conflict=None if (item.sides or is_conflict) else bool(answer.conflicts),
         conflict_both_sides=(
             all(normalise(side) in normalise(answer.text) for side in item.sides) and len(cited) >= 2
@@ -685,6 +725,7 @@ def stage_aggregates(scores: Sequence[QuestionScores]) -> dict[str, Any]:
             "false_premise_corrected": ratio(sum(s.correct for s in premise), len(premise)),
             "conflict_both_sides": _share(s.conflict_both_sides for s in scores),
             "false_conflicts": sum(bool(s.false_conflict) for s in scores),
+            "premise_accepted": sum(bool(s.premise_restated) for s in premise),
             "broken_answers": sum(bool(s.broken_sentences) for s in scores),
             "filler_answers": sum(bool(s.filler_phrases) for s in scores),
         }

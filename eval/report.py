@@ -59,6 +59,7 @@ FUNNEL_TABLE_METRICS = (
     "false_premise_corrected",
     "conflict_both_sides",
     "false_conflicts",
+    "premise_accepted",
     "broken_answers",
     "filler_answers",
 )

@@ -19,7 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from eval.goldcheck import longest_shared_run, overlap_rows, render
-from eval.metrics import QUESTION_TYPES, StrictGoldItem
+from eval.metrics import QUESTION_TYPES, StrictGoldItem, premise_restated
 from eval.runner import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ GOLD_PATH = ROOT / "eval" / "gold" / "qa.jsonl"
 SEEDS_DIR = ROOT / "seeds"
 
 REQUIRED_FIELDS = frozenset({"id", "question", "answer", "accept", "sources", "evidence", "type", "split"})
-OPTIONAL_FIELDS = frozenset({"notes", "sides"})
+OPTIONAL_FIELDS = frozenset({"notes", "sides", "premise"})
 SPLITS = ("dev", "test")
 ALLOWED_TYPES = frozenset(QUESTION_TYPES)  # the eval's own Literal: one place names the types
 MIN_QUESTIONS = 170
@@ -200,6 +200,20 @@ def test_sides(item: dict[str, Any]) -> None:
     for side in normalised:
         assert any(side in text for text in haystack), f"side {side!r} not in evidence or sources"
         assert side in answer, f"reference answer does not report side {side!r}"
+
+
+@pytest.mark.parametrize("item", _items(), ids=_item_ids())
+def test_premise(item: dict[str, Any]) -> None:
+    """`premise`: on every false-premise item and no other. The scorer calls an answer
+    that states one of these strings undenied wrong, so the reference answer and each
+    accept string must not do so: a right answer could not pass otherwise."""
+    if item["type"] != "false_premise":
+        assert "premise" not in item, "premise only belongs on false-premise items"
+        return
+    assert item.get("premise"), "a false-premise item needs the strings that restate its premise"
+    assert not premise_restated(item["answer"], item["premise"]), "the reference answer restates the premise"
+    for accept in item["accept"]:
+        assert not premise_restated(accept, item["premise"]), f"accept string {accept!r} restates the premise"
 
 
 def test_every_split_has_every_type() -> None:

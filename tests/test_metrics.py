@@ -24,6 +24,7 @@ from eval.metrics import (
     funnel_counts,
     lost_stage,
     percentile,
+    premise_restated,
     quote_overlaps,
     ranked_articles,
     recall_at_k,
@@ -616,3 +617,44 @@ def test_gold_item_sides_split_and_false_premise() -> None:
         gold(split="train")
     assert QUESTION_TYPES.index("false_premise") == QUESTION_TYPES.index("adversarial") + 1
     assert gold(type="false_premise").answerable
+
+
+@pytest.mark.parametrize(
+    ("text", "restated"),
+    [
+        # answers inside the premise, even while holding the accept string
+        ("Ana Costa chose Lisbon because the talks in Porto were full [1].", True),
+        ("She picked Lisbon. The talks are in Porto.", True),
+        # corrects it: says it is not so, or puts the sources' version in its place
+        ("Ana Costa did not choose Lisbon; the talks are in Porto [1].", False),
+        ("The talks are in Porto, not Lisbon [1].", False),
+        ("She didn't pick Lisbon: the talks are in Porto.", False),
+        ("The talks are in Porto instead [1].", False),
+        ("The talks are in Porto [1].", False),  # never states it
+    ],
+)
+def test_premise_restated(text: str, restated: bool) -> None:
+    premise = ["chose Lisbon", "picked Lisbon", "pick Lisbon"]
+    assert bool(premise_restated(text, premise)) is restated
+
+
+def test_premise_restated_matches_at_word_starts_only() -> None:
+    assert premise_restated("Rui Lopes will advance the talks.", ["Vance"]) == []
+    assert premise_restated("Vance agreed to it [2].", ["Vance"]) == ["Vance agreed to it."]
+    assert premise_restated("They agreed to pessimistic terms.", ["pessimis"]) == ["They agreed to pessimistic terms."]
+    assert premise_restated("Anything at all.", []) == []
+
+
+def test_an_answer_inside_the_premise_is_wrong_even_with_the_accept_string() -> None:
+    item = gold(type="false_premise", accept=["Porto"], premise=["chose Lisbon"])
+    inside = score_question(item, answer("Ana Costa chose Lisbon because Porto was full [1]."))
+    assert inside.accept_match is True and inside.correct is False
+    assert inside.premise_restated == ["Ana Costa chose Lisbon because Porto was full."]
+    corrected = score_question(item, answer("She did not choose Lisbon: the talks are in Porto [1]."))
+    assert corrected.correct is True and corrected.premise_restated == []
+    # only false-premise items are held to it
+    single = gold(accept=["Porto"], premise=["chose Lisbon"])
+    assert score_question(single, answer("Ana Costa chose Lisbon, near Porto [1].")).correct is True
+    agg = aggregate([inside, corrected])
+    assert agg["premise_accepted"] == 1 and agg["false_premise_corrected"] == 0.5
+    assert "premise_accepted" in FAIL_OVER_METRICS
