@@ -559,13 +559,30 @@ _GIVES_REASON = re.compile(
 )
 
 
+# "Which paper / outlet / news agency reported …": the asked name is whoever a sentence
+# attributes a report to, not any name it holds (nearly every sentence names someone).
+_ASKS_OUTLET = re.compile(
+    rf"\b(?:which|what)\s+{_MODIFIERS}(?:newspaper|paper|outlet|publication|daily|broadcaster|"
+    r"news\s+(?:agency|organi[sz]ation|site|network)|wire\s+service|media\s+outlet)s?\b",
+    re.I,
+)
+_GIVES_OUTLET = re.compile(
+    r"\b(?:reported|reports|reporting|according to|citing|cited by|told|quoted|broke the news)\b",
+    re.I,
+)
+
+
 def cue_bonus(question: str, sentence: str) -> float:
     """A small push toward sentences holding the kind of thing asked for (a number not
     already in the question for "how many", a date for "when", a new name for "who", a
-    cause for "why"). A cause is only a cue, not a kind an answer must show (`answer_kind`):
-    "to ease tensions" gives one without a telltale word."""
+    reported name for "which paper", a cause for "why"). A cause is only a cue, not a kind
+    an answer must show (`answer_kind`): "to ease tensions" gives one without a telltale
+    word."""
     if _ASKS_REASON.search(question):
         return CUE_WEIGHT if _GIVES_REASON.search(sentence) else 0.0
+    if _ASKS_OUTLET.search(question):
+        gives = _GIVES_OUTLET.search(sentence) and gives_kind(sentence, "name", question)
+        return CUE_WEIGHT if gives else 0.0
     kind = answer_kind(question)
     return CUE_WEIGHT if kind and gives_kind(sentence, kind, question) else 0.0
 

@@ -126,6 +126,18 @@ def test_a_why_question_leans_toward_a_sentence_giving_a_cause_without_requiring
     assert answer_kind(why) is None
 
 
+def test_a_which_paper_question_leans_toward_the_sentence_attributing_a_report() -> None:
+    """Nearly every sentence names someone, so a new name is no cue for "which paper": the
+    name a report is attributed to is."""
+    which = "Which Portuguese newspaper said the ferry levy would be cut?"
+    assert cue_bonus(which, "Diario de Lisboa reported on Monday that the levy could be halved.") > 0
+    assert cue_bonus(which, "The levy could be halved, according to Publico.") > 0
+    assert cue_bonus(which, "Ana Costa said the levy was too high.") == 0  # a name, but no report
+    assert cue_bonus("Which outlet first carried the story?", "Rui Lopes told Expresso it was true.") > 0
+    # any other "which" question keeps the plain name cue
+    assert cue_bonus("Which minister cut the levy?", "Ana Costa said the levy was too high.") > 0
+
+
 @pytest.mark.parametrize(
     ("answer", "gives"),
     [
