@@ -433,7 +433,9 @@ def premise_restated(text: str, premise: Iterable[str]) -> list[str]:
     """Sentences of an answer that state a false premise as true: they contain one of the
     item's `premise` strings, at the start of a word ("Vance", not "advance"), and deny
     nothing. "Trump did not choose Tokyo" and "in South Korea, not Tokyo" correct it;
-    "Trump chose Tokyo because …" answers inside it."""
+    "Trump chose Tokyo because …" answers inside it. Any denial in the sentence clears it
+    ("chose Tokyo because it did not want …" passes), so what this finds is a lower bound:
+    it may miss an answer inside the premise."""
     patterns = [re.compile(r"(?<![0-9a-z])" + re.escape(normalise(p))) for p in premise if normalise(p)]
     if not patterns:
         return []
