@@ -442,7 +442,7 @@ def premise_restated(text: str, premise: Iterable[str]) -> list[str]:
     return [
         sentence
         for sentence in split_sentences(strip_markers(text))
-        if any(p.search(normalise(sentence)) for p in patterns) and not _DENIAL.search(sentence)
+        if any(p.search(said := normalise(sentence)) for p in patterns) and not _DENIAL.search(said)
     ]
 
 

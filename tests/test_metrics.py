@@ -629,6 +629,7 @@ def test_gold_item_sides_split_and_false_premise() -> None:
         ("Ana Costa did not choose Lisbon; the talks are in Porto [1].", False),
         ("The talks are in Porto, not Lisbon [1].", False),
         ("She didn't pick Lisbon: the talks are in Porto.", False),
+        ("She didn’t pick Lisbon: the talks are in Porto.", False),  # a curly apostrophe
         ("The talks are in Porto instead [1].", False),
         ("The talks are in Porto [1].", False),  # never states it
     ],
