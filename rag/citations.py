@@ -3,7 +3,8 @@
 The verifier works in four steps, each a method:
 
 1. `score_claims`: split the draft into sentences, clean each (markers and the phrases
-   that only pointed at them go), embed them once, and score how well every passage
+   that only pointed at them go; an answer to "why" loses the question restated before
+   its reason, `rag.premises.reason_only`), embed them once, and score how well every passage
    supports each one (content-word overlap + embedding cosine; a number the sources don't
    state caps the score below the threshold — the classic hallucination).
 2. `attach_citations`: keep a sentence's own citation when it holds, else move it to the
@@ -48,7 +49,7 @@ from rag.dates import (
     point_dates,
 )
 from rag.embedding import Embedder
-from rag.premises import date_premise, event_premise, names_every
+from rag.premises import date_premise, event_premise, names_every, reason_only
 from rag.prompts import ABSTAIN_TEXT, MODEL_ABSTAIN
 from rag.rates import RateQuestion, rate_change, rate_question
 from rag.roles import holder_misattribution, misattribution, role_correction
@@ -155,7 +156,7 @@ class Verifier:
         embedding call."""
         passages = {p.n: p for p in context.passages}
         raws = split_claims(draft_text)
-        texts = [clean_claim(r) for r in raws]
+        texts = [reason_only(clean_claim(r), context.question) for r in raws]
         sentences = {n: _sentences(p) for n, p in passages.items()}
         all_sentences = [s.text for n in passages for s in sentences[n]]
         vectors = self._embedder.embed(texts + all_sentences)
@@ -680,8 +681,11 @@ class Verifier:
                 kept = [dated[:2], *((t, ns) for t, ns in kept if not _names_days(t, context.passages))]
         if premise is not None:
             # Correct the question first; drop sentences that repeat its false value.
-            wrong = premise.values[0]
-            kept = [(t, ns) for t, ns in kept if wrong.lower() not in t.lower()]
+            wrong = premise.values[0].lower()
+            # A sentence that repeated it before its reason ("X cancelled it because Y",
+            # kept as "Because Y") goes too: its reason is for an event that didn't happen.
+            restated = {c.text for c in claims if wrong in c.raw.lower()}
+            kept = [(t, ns) for t, ns in kept if wrong not in t.lower() and t not in restated]
             # A correction quoting the source leaves nothing to a draft sentence saying the same.
             kept = _dedupe([(premise.description, premise.citations), *kept])
         if not kept:

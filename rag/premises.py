@@ -43,7 +43,17 @@ from rag.chunking import sentence_spans
 from rag.conflicts import topics_of, words_around
 from rag.dates import dates_written, format_day, months_named, weekdays_named
 from rag.roles import country_key
-from rag.text import ANAPHORA, content_terms, name_among, name_key, names_in, without_dateline, words_in
+from rag.text import (
+    ANAPHORA,
+    asks_reason,
+    content_terms,
+    name_among,
+    name_key,
+    names_in,
+    numbers_in,
+    without_dateline,
+    words_in,
+)
 from rag.types import Conflict, Passage
 
 # Verbs for an event that undoes, refuses or stays away from something, in every form a
@@ -327,3 +337,77 @@ def _same_event(around_value: set[str], asked_names: frozenset[str], sentence: s
     if asked_names:  # a sentence's first word may be a name too ("Costa will arrive …")
         return bool(shared) and bool(asked_names & _all_names(sentence))
     return len(shared) >= 2
+
+
+# --- an answer to "why" that restates the question before its reason ----------------------
+# Where the reason starts: "… because / because of / due to / owing to / given that / based on /
+# in order to / so as to / in a bid to …". Not a bare "as", "since" or "to": "as part of",
+# "since 2019" and "went to Porto" give no reason; nor "based on the sources", which points.
+_CAUSE = re.compile(
+    r",?\s+(?P<connective>because(?:\s+of)?|due\s+to|owing\s+to|given\s+that|based\s+on|in\s+order\s+to"
+    r"|so\s+as\s+to|in\s+a\s+bid\s+to)\s+(?=\S)(?!(?:the\s+)?(?:provided\s+)?(?:sources?|articles?|information|context)\b)",
+    re.I,
+)
+# How many words other than names an echo may add to the question's ("the upcoming summit").
+# Names are judged by where they stand: "Rui Lopes went to Porto …" names the one asked by
+# role in "Why did Spain's foreign minister go to Porto?".
+_ECHO_NEW_WORDS = 1
+
+
+def reason_only(claim: str, question: str) -> str:
+    """An answer sentence to a "why" question without the question restated before its
+    reason: "Ana Costa cancelled the visit to Porto because talks had stalled" answers "Why
+    did Ana Costa cancel the visit to Porto?" with "Because talks had stalled". The restated
+    part adds nothing the reader didn't ask, and when the question's premise is false it is
+    the one part of the answer that is wrong: the small model restates "why did Costa sound
+    gloomy" as "Costa sounded gloomy because she voiced optimism", stating the premise as a
+    fact and then the source's words against it. The reason alone is what the sources say.
+
+    The part before the reason is dropped only when it echoes the question: at least two
+    words, all of them the question's but `_ECHO_NEW_WORDS`, no number or negation of its
+    own, and no name put where the question has another ("Lopes is hosting" for "Why is Ana
+    Costa hosting …" corrects the question, and stays)."""
+    if not asks_reason(question):
+        return claim
+    cause = _CAUSE.search(claim)
+    if cause is None:
+        return claim
+    head = claim[: cause.start()]
+    if not _echoes(head, question):
+        return claim
+    connective = cause["connective"]
+    return f"{connective[:1].upper()}{connective[1:]} {claim[cause.end():]}"
+
+
+def _echoes(head: str, question: str) -> bool:
+    said = _event_words(head)
+    if len(said) < 2 or _NEGATION.search(head) or numbers_in(head) - numbers_in(question):
+        return False
+    asked_words = words_in(question)
+    new_names = {n for n in _all_names(head) if content_terms(n) and not name_among(n, asked_words)}
+    # A name is judged by where it stands (below), not counted as a new word.
+    named = {t for n in new_names for t in content_terms(n)}
+    if len(said - _event_words(question) - named) > _ECHO_NEW_WORDS:
+        return False
+    missing = {n for n in names_in(question) if not name_among(n, words_in(head))}
+    return not (new_names and missing and _same_slot(new_names, head, missing, question))
+
+
+def _same_slot(names: set[str], text: str, others: set[str], other_text: str) -> bool:
+    """Whether one of `names` stands in `text` next to a content word that one of `others`
+    stands next to in `other_text` ("picked Porto for the talks" / "pick Lisbon for the
+    talks"): a name put in another's place."""
+
+    def neighbours(text: str, wanted: set[str]) -> set[str]:
+        words = _WORD.findall(text)
+        terms = [_event_words(w) for w in words]
+        found: set[str] = set()
+        for i, word in enumerate(words):
+            if name_key(word) not in wanted:
+                continue
+            before = next((t for t in reversed(terms[:i]) if t), set())
+            after = next((t for t in terms[i + 1 :] if t), set())
+            found |= (before | after) - {name_key(w) for w in words if w[:1].isupper()}
+        return found
+
+    return bool(neighbours(text, names) & neighbours(other_text, others))

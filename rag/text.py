@@ -552,6 +552,10 @@ CUE_WEIGHT = 0.05
 
 
 _ASKS_REASON = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?why\b|\bwhat (?:is|was) the reason\b", re.I)
+
+
+def asks_reason(question: str) -> bool:
+    return bool(_ASKS_REASON.search(question))
 _GIVES_REASON = re.compile(
     r"\b(because|since|due to|owing to|in order to|so that|as a result|aimed at|in a bid to|"
     r"amid|in exchange|in return)\b",
@@ -578,7 +582,7 @@ def cue_bonus(question: str, sentence: str) -> float:
     reported name for "which paper", a cause for "why"). A cause is only a cue, not a kind
     an answer must show (`answer_kind`): "to ease tensions" gives one without a telltale
     word."""
-    if _ASKS_REASON.search(question):
+    if asks_reason(question):
         return CUE_WEIGHT if _GIVES_REASON.search(sentence) else 0.0
     if _ASKS_OUTLET.search(question):
         gives = _GIVES_OUTLET.search(sentence) and gives_kind(sentence, "name", question)

@@ -10,7 +10,7 @@ import pytest
 from rag.citations import Verifier
 from rag.config import Settings
 from rag.embedding import CachedEmbedder, build_embedder
-from rag.premises import EVIDENCE_MIN_SCORE, date_premise, event_premise
+from rag.premises import EVIDENCE_MIN_SCORE, date_premise, event_premise, reason_only
 from rag.types import Context, Passage, Span
 
 VISIT = "Ana Costa will visit Lisbon on Friday for the port talks, her office said."
@@ -251,3 +251,83 @@ def test_a_month_a_source_names_alone_corrects_a_month_premise() -> None:
     spoke = "Ana Costa and Rui Lopes last spoke by phone in September, when they discussed the port."
     found = date_premise("What did Ana Costa and Rui Lopes discuss on their phone call in August?", [_dated(1, spoke)])
     assert found is not None and found.description == "Correction: September, not August."
+
+
+# --- an answer to "why" without the question restated ------------------------------------------
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        (  # the question restated, then the reason
+            "Why did Ana Costa cancel the visit to Porto?",
+            "Ana Costa cancelled the visit to Porto because talks had stalled.",
+            "Because talks had stalled.",
+        ),
+        (  # a false premise restated as fact, then the sources' words against it
+            "Why did Ana Costa sound so gloomy about the Porto talks?",
+            "Ana Costa sounded gloomy about the Porto talks because she voiced optimism about a deal.",
+            "Because she voiced optimism about a deal.",
+        ),
+        (  # the role asked by, named: one new word
+            "Why did Portugal's foreign minister fly to Porto?",
+            "Rui Lopes flew to Porto in order to open the summit.",
+            "In order to open the summit.",
+        ),
+        (  # another name in the question's name's place: a correction, kept
+            "Why did the two leaders pick Lisbon for their talks?",
+            "The two leaders picked Porto for their talks because the summit is held there.",
+            None,
+        ),
+        (
+            "Why is Ana Costa hosting the summit in Porto?",
+            "Rui Lopes is hosting the summit in Porto because he chairs it this year.",
+            None,
+        ),
+        (  # a number of its own corrects the question's
+            "Why did Lisbon impose a 50% levy on imports?",
+            "Lisbon imposed a 20% levy on imports because of a budget gap.",
+            None,
+        ),
+        (  # a negation of its own
+            "Why did Ana Costa cancel the visit to Porto?",
+            "Ana Costa did not cancel the visit to Porto because it went ahead.",
+            None,
+        ),
+        (  # more than an echo: what happened before the reason is news
+            "Why did Ana Costa cancel the visit to Porto?",
+            "Ana Costa cancelled the visit to Porto after a row with her cabinet because talks had stalled.",
+            None,
+        ),
+        (  # pointing at the sources is no reason
+            "Why did Ana Costa cancel the visit to Porto?",
+            "Ana Costa cancelled the visit to Porto based on the sources provided.",
+            None,
+        ),
+        (  # not asked why
+            "What did Ana Costa cancel?",
+            "Ana Costa cancelled the visit to Porto because talks had stalled.",
+            None,
+        ),
+        (  # no reason given
+            "Why did Ana Costa cancel the visit to Porto?",
+            "Ana Costa cancelled the visit to Porto on Friday.",
+            None,
+        ),
+    ],
+)
+def test_an_answer_to_why_gives_the_reason_without_restating_the_question(
+    question: str, sentence: str, answer: str | None
+) -> None:
+    assert reason_only(sentence, question) == (answer or sentence)
+
+
+def test_the_verifier_answers_why_with_the_reason_and_never_the_premise() -> None:
+    """No source brings a minister along: the restated premise goes, the reason stays."""
+    verifier = Verifier(CachedEmbedder(build_embedder(Settings(llm_backend="extractive"))))
+    context = Context(
+        question="Why did Ana Costa bring her trade minister to the Lisbon port talks?",
+        passages=[_passage(1, VISIT), _passage(2, SUMMIT)],
+        best_relevance=0.7,
+    )
+    draft = "Ana Costa brought her trade minister to the Lisbon port talks because she will visit Lisbon on Friday [1]."
+    answer = verifier.verify(draft, context)
+    assert answer.text == "Because she will visit Lisbon on Friday [1]."
