@@ -364,9 +364,9 @@ def reason_only(claim: str, question: str) -> str:
     fact and then the source's words against it. The reason alone is what the sources say.
 
     The part before the reason is dropped only when it echoes the question: at least two
-    words, all of them the question's but `_ECHO_NEW_WORDS`, no number or negation of its
-    own, and no name put where the question has another ("Lopes is hosting" for "Why is Ana
-    Costa hosting …" corrects the question, and stays)."""
+    words, at most `_ECHO_NEW_WORDS` of them other than names missing from the question, no
+    number or negation of its own, and no name put where the question has another ("Lopes
+    is hosting" for "Why is Ana Costa hosting …" corrects the question, and stays)."""
     if not asks_reason(question):
         return claim
     cause = _CAUSE.search(claim)
